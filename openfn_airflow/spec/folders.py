@@ -1,0 +1,97 @@
+"""Finding project specs under a folder and checking them together, for the DAG folder and the CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from openfn_airflow.spec.loader import SPEC_NAMES, load_project_lenient
+from openfn_airflow.spec.problems import Problem, SpecError
+
+
+def find_projects(folder: str | Path) -> list[Path]:
+    """Return every project.yaml / project.yml under `folder`, sorted.
+
+    Hidden folders and __pycache__ are skipped; symlinked folders are followed once.
+    """
+    root = Path(folder).absolute()
+    found: list[Path] = []
+    visited: set[str] = set()
+    for current, subfolders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(current)
+        if real in visited:  # a symlink loop, or a folder linked twice
+            subfolders[:] = []
+            continue
+        visited.add(real)
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d != "__pycache__"]
+        found.extend(Path(current) / name for name in SPEC_NAMES if name in files)
+    return sorted(found)
+
+
+def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
+    """Check the spec at `path`, or every spec under the folder `path`.
+
+    Returns (spec path, problems) for each spec, an empty list of problems meaning valid. Specs
+    that share a project name or an inbox id get a problem each, since their DAG ids or inbox
+    URLs would collide. A path that does not exist, or a folder without specs, is reported as
+    a problem of `path` itself.
+    """
+    target = Path(path)
+    if not target.exists():
+        return [
+            (
+                target,
+                [
+                    Problem(
+                        "",
+                        "does not exist",
+                        "give the path of a project.yaml or a folder holding one",
+                    )
+                ],
+            )
+        ]
+    specs = find_projects(target) if target.is_dir() else [target.absolute()]
+    if not specs:
+        return [
+            (
+                target,
+                [
+                    Problem(
+                        "",
+                        "no project.yaml or project.yml under this folder",
+                        "give the path of a project spec",
+                    )
+                ],
+            )
+        ]
+    results: list[tuple[Path, list[Problem]]] = []
+    seen_names: dict[str, Path] = {}
+    seen_inboxes: dict[str, Path] = {}
+    for spec in specs:
+        try:
+            project = load_project_lenient(spec)
+        except SpecError as error:
+            results.append((spec, list(error.problems)))
+            continue
+        problems = list(project.problems)
+        if project.name in seen_names:
+            problems.append(
+                Problem(
+                    "project",
+                    f'the project name "{project.name}" is also used by {seen_names[project.name]}',
+                    "give each project its own name: it is part of DAG ids and asset URIs",
+                )
+            )
+        seen_names.setdefault(project.name, spec)
+        if project.inbox_id is not None:
+            if project.inbox_id in seen_inboxes:
+                problems.append(
+                    Problem(
+                        "inbox.id",
+                        f"the inbox id {project.inbox_id} is also used by {seen_inboxes[project.inbox_id]}",
+                        "give each project its own inbox id, or remove it and one is generated",
+                    )
+                )
+            seen_inboxes.setdefault(project.inbox_id, spec)
+        results.append((spec, problems))
+    return results

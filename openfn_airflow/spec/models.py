@@ -1,0 +1,101 @@
+"""The typed project: what a valid `project.yaml` describes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from openfn_airflow.spec.problems import Problem
+
+TriggerKind = Literal["message", "cron", "success", "failure"]
+FlowKind = Literal["success", "failure"]
+Runs = Literal["per-message", "batched"]
+
+ASSET_SCHEME = "openfn"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What starts a job: a message filter, a cron schedule, or another job's success/failure."""
+
+    name: str
+    kind: TriggerKind
+    criteria: dict | list | None = None  # message filter inclusion (jsonb containment)
+    exclude: dict | list | None = None  # optional exclusion
+    cron: str | None = None
+    timezone: str = "UTC"
+    upstream: str | None = None  # job name for success/failure triggers
+
+    def __hash__(self) -> int:  # criteria are dicts; hash their canonical JSON instead
+        return hash(
+            (
+                self.name,
+                self.kind,
+                json.dumps(self.criteria, sort_keys=True),
+                json.dumps(self.exclude, sort_keys=True),
+                self.cron,
+                self.timezone,
+                self.upstream,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a project; it becomes the DAG `openfn__<project>__<job>`."""
+
+    name: str
+    file: Path  # absolute, resolved, inside the project folder
+    trigger: str | None  # trigger name (None: run by hand only)
+    credential: str | None = None  # Airflow connection id
+    autoprocess: bool = True
+    runs: Runs = "per-message"
+    timeout: float | None = None  # seconds
+    concurrency: int | None = None
+    console: bool = True
+    test_mode: bool = False
+    enabled: bool = True
+    archived: bool = False
+    owner: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded spec: its triggers, its valid jobs, and the problems found (lenient loading)."""
+
+    name: str
+    spec_path: Path  # absolute path of project.yaml
+    root: Path  # its folder
+    inbox_id: str | None
+    triggers: dict[str, Trigger]
+    jobs: dict[str, Job]  # only valid, non-archived jobs
+    problems: tuple[Problem, ...] = ()
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.spec_path))
+
+    def trigger_of(self, job: Job) -> Trigger | None:
+        """Return the trigger `job` listens to, or None for a job run by hand only."""
+        return self.triggers.get(job.trigger) if job.trigger else None
+
+    def trigger_asset_uri(self, trigger_name: str) -> str:
+        return f"{ASSET_SCHEME}://{self.name}/triggers/{trigger_name}"
+
+    def success_asset_uri(self, job_name: str) -> str:
+        return f"{ASSET_SCHEME}://{self.name}/jobs/{job_name}/success"
+
+    def failure_asset_uri(self, job_name: str) -> str:
+        return f"{ASSET_SCHEME}://{self.name}/jobs/{job_name}/failure"
+
+    def downstream_of(self, job_name: str, kind: FlowKind) -> list[Job]:
+        """Return the jobs that run when `job_name` ends with `kind`, sorted by name."""
+        found = []
+        for job in self.jobs.values():
+            trigger = self.trigger_of(job)
+            if trigger is not None and trigger.kind == kind and trigger.upstream == job_name:
+                found.append(job)
+        return sorted(found, key=lambda job: job.name)
