@@ -1,0 +1,1 @@
+"""Adaptors: operations that talk to other systems (``http``)."""

@@ -1,0 +1,37 @@
+"""Run exit codes and the run status each one reports (OpenFn v1 numbering)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """How a run ended; the numbers are OpenFn v1's, which users already know."""
+
+    SUCCESS = 0
+    JOB_ERROR = 1
+    TIMEOUT = 2
+    COULD_NOT_START = 3
+    NOT_SAVED = 4
+    UNEXPECTED = 5
+    LOAD_ERROR = 10
+
+
+_STATUS = {
+    ExitCode.SUCCESS: "success",
+    ExitCode.JOB_ERROR: "failed",
+    ExitCode.TIMEOUT: "killed",
+    ExitCode.COULD_NOT_START: "crashed",
+    # The job finished but its record was lost: nothing trustworthy to show but a crash.
+    ExitCode.NOT_SAVED: "crashed",
+    ExitCode.UNEXPECTED: "crashed",
+    ExitCode.LOAD_ERROR: "crashed",
+}
+
+
+def status_for(exit_code: int) -> str:
+    """Return the run status for an exit code; unknown codes are "crashed"."""
+    try:
+        return _STATUS[ExitCode(exit_code)]
+    except ValueError:
+        return "crashed"
