@@ -1,0 +1,72 @@
+"""Provider metadata Airflow reads through the ``apache_airflow_provider`` entry point.
+
+Airflow imports this module while it discovers providers, so it must stay free of imports and work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_VERSION = "0.1.0"
+
+
+def _option(
+    description: str, type_: str, default: str, example: str | None = None
+) -> dict[str, Any]:
+    return {
+        "description": description,
+        "version_added": _VERSION,
+        "type": type_,
+        "example": example,
+        "default": default,
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe openfn-airflow to Airflow's ProvidersManager: its DB manager and ``[openfn]`` options."""
+    return {
+        "package-name": "openfn-airflow",
+        "name": "OpenFn",
+        "description": "OpenFn's integration platform (inbox, triggers, jobs, activity history) "
+        "on Apache Airflow.",
+        "versions": [_VERSION],
+        "db-managers": ["openfn_airflow.store.db_manager.OpenFnDBManager"],
+        "config": {
+            "openfn": {
+                "description": "OpenFn inbox, dispatcher and job runtime.\n",
+                "options": {
+                    "database_url": _option(
+                        "PostgreSQL URL (libpq / psycopg form) of the database holding the "
+                        "openfn_* tables. Empty: use Airflow's [database] sql_alchemy_conn.\n",
+                        "string",
+                        "",
+                        "postgresql://airflow:airflow@postgres:5432/airflow",
+                    ),
+                    "inbox_max_body_bytes": _option(
+                        "Largest request body the inbox accepts; bigger ones get 413.\n",
+                        "integer",
+                        "8388608",
+                        "1048576",
+                    ),
+                    "job_timeout": _option(
+                        "Seconds a job may run when its spec sets no timeout (exit code 2).\n",
+                        "integer",
+                        "300",
+                        "100",
+                    ),
+                    "dispatch_batch_size": _option(
+                        "Outbox rows the dispatcher turns into asset events per transaction.\n",
+                        "integer",
+                        "500",
+                        "100",
+                    ),
+                    "dispatch_poll_interval": _option(
+                        "Seconds between dispatcher polls when no NOTIFY wakes it.\n",
+                        "float",
+                        "1.0",
+                        "0.5",
+                    ),
+                },
+            }
+        },
+    }

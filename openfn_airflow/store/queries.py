@@ -1,0 +1,73 @@
+"""The SQL of the store: named blocks in ``sql/*.sql``, loaded once, run through one error mapping.
+
+A block starts with a line ``-- name --`` and runs to the next one; parameters are ``%(name)s``.
+``schema.sql`` is the canonical DDL, not queries, and is read by ``schema.py`` instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from openfn_airflow.store.database import wrap_exceptions
+
+_BLOCK_HEADER = re.compile(r"^-- ([a-z][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
+_NOT_QUERIES = {"schema.sql"}
+
+
+def parse_blocks(text: str, source: str) -> dict[str, str]:
+    """Split SQL text into its named blocks; text before the first header is a comment and dropped."""
+    headers = list(_BLOCK_HEADER.finditer(text))
+    blocks: dict[str, str] = {}
+    for header, following in zip(headers, [*headers[1:], None], strict=True):
+        end = following.start() if following else len(text)
+        name = header[1]
+        if name in blocks:
+            raise ValueError(f"{source}: the block -- {name} -- is defined twice")
+        blocks[name] = text[header.end() : end].strip()
+    return blocks
+
+
+@functools.cache
+def _all_queries() -> dict[str, str]:
+    queries: dict[str, str] = {}
+    sql_dir = importlib.resources.files("openfn_airflow.store") / "sql"
+    for entry in sorted(sql_dir.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql") or entry.name in _NOT_QUERIES:
+            continue
+        for name, sql in parse_blocks(entry.read_text(encoding="utf-8"), entry.name).items():
+            if name in queries:
+                raise ValueError(f"sql/{entry.name}: the query {name} is also defined elsewhere")
+            queries[name] = sql
+    return queries
+
+
+def query(name: str) -> str:
+    """Return the SQL of the named block; KeyError names the block when there is none."""
+    try:
+        return _all_queries()[name]
+    except KeyError:
+        raise KeyError(f"no SQL block named {name!r} in openfn_airflow/store/sql") from None
+
+
+def execute(conn: psycopg.Connection, name: str, /, **params: Any) -> int:
+    """Run a named statement and return the number of rows it touched."""
+    with wrap_exceptions():
+        return conn.execute(query(name), params).rowcount
+
+
+def fetch_one(conn: psycopg.Connection, name: str, /, **params: Any) -> dict[str, Any] | None:
+    """Run a named query and return its first row as a dict, or None."""
+    with wrap_exceptions(), conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query(name), params).fetchone()
+
+
+def fetch_all(conn: psycopg.Connection, name: str, /, **params: Any) -> list[dict[str, Any]]:
+    """Run a named query and return every row as a dict."""
+    with wrap_exceptions(), conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query(name), params).fetchall()

@@ -1,0 +1,151 @@
+"""The run ledger (``openfn_run``): one row per OpenFn run.
+
+Every function takes a psycopg connection first; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from openfn_airflow.store.errors import StoreError
+from openfn_airflow.store.queries import execute, fetch_all, fetch_one
+
+TRIGGERS = ("message", "cron", "success", "failure", "manual", "retry")
+STATUSES = ("pending", "running", "success", "failed", "killed", "crashed", "lost")
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+def start_run(
+    conn: psycopg.Connection,
+    *,
+    project: str,
+    job: str,
+    trigger: str,
+    initial_state: dict[str, Any] | None,
+    message_id: int | None = None,
+    dag_id: str | None = None,
+    dag_run_id: str | None = None,
+    task_id: str | None = None,
+    try_number: int | None = None,
+    map_index: int = -1,
+    retry_of: int | None = None,
+    upstream_run_id: int | None = None,
+    bundle_version: str | None = None,
+) -> int:
+    """Record a run as started now (status ``running``) and return its id.
+
+    ``initial_state`` must already be without ``configuration``: credentials are never stored.
+    """
+    row = fetch_one(
+        conn,
+        "start_run",
+        project=project,
+        job=job,
+        trigger=trigger,
+        message_id=message_id,
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        try_number=try_number,
+        map_index=map_index,
+        initial_state=_jsonb(initial_state),
+        retry_of=retry_of,
+        upstream_run_id=upstream_run_id,
+        bundle_version=bundle_version,
+    )
+    assert row is not None
+    return row["id"]
+
+
+def finish_run(
+    conn: psycopg.Connection,
+    run_id: int,
+    *,
+    status: str,
+    exit_code: int | None,
+    log: str,
+    final_state: Any,
+) -> None:
+    """Record how a run ended (finished now); StoreError when there is no such run."""
+    touched = execute(
+        conn,
+        "finish_run",
+        run_id=run_id,
+        status=status,
+        exit_code=exit_code,
+        log=log,
+        final_state=_jsonb(final_state),
+    )
+    if touched == 0:
+        raise StoreError(f"run {run_id} does not exist (deleted by retention?)")
+
+
+def get_run(conn: psycopg.Connection, run_id: int) -> dict[str, Any] | None:
+    """Return every column of a run, log and states included, or None."""
+    return fetch_one(conn, "get_run", run_id=run_id)
+
+
+def get_cursor_state(conn: psycopg.Connection, project: str, job: str) -> dict[str, Any] | None:
+    """Return the final state of the job's latest successful run (the cron cursor), or None."""
+    row = fetch_one(conn, "get_cursor_state", project=project, job=job)
+    return None if row is None else row["final_state"]
+
+
+def find_previous_attempt(
+    conn: psycopg.Connection,
+    *,
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    message_id: int | None,
+    upstream_run_id: int | None,
+) -> int | None:
+    """Return the latest ledger run of this task instance for the same message / upstream run.
+
+    Call it before ``start_run`` of a new attempt: its answer is that attempt's ``retry_of``.
+    """
+    row = fetch_one(
+        conn,
+        "find_previous_attempt",
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        message_id=message_id,
+        upstream_run_id=upstream_run_id,
+    )
+    return None if row is None else row["id"]
+
+
+def list_runs(
+    conn: psycopg.Connection,
+    *,
+    project: str | None = None,
+    job: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Return runs newest first, without log and states; a filter left None does not filter."""
+    return fetch_all(conn, "list_runs", project=project, job=job, status=status, limit=limit)
+
+
+def latest_attempts(
+    conn: psycopg.Connection, *, dag_id: str, dag_run_id: str
+) -> list[dict[str, Any]]:
+    """Return the runs of one DAG run that no later attempt retried, oldest first."""
+    return fetch_all(conn, "latest_attempts", dag_id=dag_id, dag_run_id=dag_run_id)
+
+
+def mark_unfinished_runs(conn: psycopg.Connection, *, dag_id: str, dag_run_id: str) -> list[int]:
+    """Mark runs of a DAG run still 'running' as crashed (exit 5); return their ids.
+
+    Call it only once the DAG run's job task is over: a row still running then lost its process.
+    """
+    note = "\nThe task process ended before this run finished (killed or out of memory).\n"
+    rows = fetch_all(conn, "mark_unfinished_runs", dag_id=dag_id, dag_run_id=dag_run_id, note=note)
+    return [row["id"] for row in rows]

@@ -1,0 +1,82 @@
+-- The run ledger: one row per OpenFn run, tied to the Airflow task instance that executed it.
+
+-- start_run --
+INSERT INTO openfn_run (
+    project, job, trigger, message_id, dag_id, dag_run_id, task_id, try_number, map_index,
+    initial_state, retry_of, upstream_run_id, bundle_version, status, started_at
+)
+VALUES (
+    %(project)s, %(job)s, %(trigger)s, %(message_id)s, %(dag_id)s, %(dag_run_id)s, %(task_id)s,
+    %(try_number)s, %(map_index)s, %(initial_state)s, %(retry_of)s, %(upstream_run_id)s,
+    %(bundle_version)s, 'running', now()
+)
+RETURNING id;
+
+-- finish_run --
+UPDATE openfn_run
+SET status = %(status)s,
+    exit_code = %(exit_code)s,
+    log = %(log)s,
+    final_state = %(final_state)s,
+    finished_at = now()
+WHERE id = %(run_id)s;
+
+-- get_run --
+SELECT id, project, job, message_id, trigger, status, exit_code, started_at, finished_at,
+       retry_of, upstream_run_id, dag_id, dag_run_id, task_id, try_number, map_index,
+       bundle_version, created_at, log, initial_state, final_state
+FROM openfn_run
+WHERE id = %(run_id)s;
+
+-- get_cursor_state --
+-- OpenFn keeps a cursor only up to 50,000 bytes: a larger final state is not carried over,
+-- the next run inherits the last one that fitted.
+SELECT final_state
+FROM openfn_run
+WHERE project = %(project)s AND job = %(job)s AND status = 'success'
+  AND octet_length(final_state::text) <= 50000
+ORDER BY id DESC
+LIMIT 1;
+
+-- find_previous_attempt --
+-- An earlier ledger row of the same task instance for the same message / upstream run:
+-- Airflow retried or cleared the task, and the new run records which one it repeats.
+SELECT id
+FROM openfn_run
+WHERE dag_id = %(dag_id)s
+  AND dag_run_id = %(dag_run_id)s
+  AND task_id = %(task_id)s
+  AND message_id IS NOT DISTINCT FROM %(message_id)s::bigint
+  AND upstream_run_id IS NOT DISTINCT FROM %(upstream_run_id)s::bigint
+ORDER BY id DESC
+LIMIT 1;
+
+-- list_runs --
+-- Summary columns only (no log or states); a filter given as NULL does not filter.
+SELECT id, project, job, message_id, trigger, status, exit_code, started_at, finished_at,
+       retry_of, upstream_run_id, dag_id, dag_run_id, task_id, try_number, map_index,
+       bundle_version, created_at
+FROM openfn_run
+WHERE (%(project)s::text IS NULL OR project = %(project)s::text)
+  AND (%(job)s::text IS NULL OR job = %(job)s::text)
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- latest_attempts --
+-- The runs of one DAG run that no later attempt retried: what the DAG run's outcome is made of.
+SELECT id, status, exit_code, message_id, upstream_run_id
+FROM openfn_run AS r
+WHERE dag_id = %(dag_id)s AND dag_run_id = %(dag_run_id)s
+  AND NOT EXISTS (SELECT 1 FROM openfn_run AS later WHERE later.retry_of = r.id)
+ORDER BY id;
+
+-- mark_unfinished_runs --
+-- Runs of a DAG run still 'running' when its job task is over: the task process died mid-run.
+UPDATE openfn_run
+SET status = 'crashed',
+    exit_code = 5,
+    log = log || %(note)s,
+    finished_at = now()
+WHERE dag_id = %(dag_id)s AND dag_run_id = %(dag_run_id)s AND status = 'running'
+RETURNING id;

@@ -1,0 +1,14 @@
+"""What every test needs: an Airflow home of its own, so no test reads or writes ~/airflow."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+# Set before any test module imports airflow, which reads AIRFLOW_HOME once, at import.
+_home = tempfile.mkdtemp(prefix="openfn-airflow-test-home-")
+atexit.register(shutil.rmtree, _home, ignore_errors=True)
+os.environ["AIRFLOW_HOME"] = _home
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"

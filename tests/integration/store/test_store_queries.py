@@ -1,0 +1,27 @@
+"""SQL lives in named blocks; the loader finds each one and refuses ambiguity."""
+
+from __future__ import annotations
+
+import pytest
+
+from openfn_airflow.store.queries import parse_blocks, query
+
+pytestmark = pytest.mark.integration
+
+
+def test_blocks_run_from_their_header_to_the_next():
+    text = "-- a file comment\n\n-- first --\nSELECT 1;\n\n-- second --\n-- a note\nSELECT 2;\n"
+
+    assert parse_blocks(text, "x.sql") == {"first": "SELECT 1;", "second": "-- a note\nSELECT 2;"}
+
+
+def test_a_block_defined_twice_is_an_error():
+    with pytest.raises(ValueError, match=r"x.sql: the block -- first -- is defined twice"):
+        parse_blocks("-- first --\nSELECT 1;\n-- first --\nSELECT 2;\n", "x.sql")
+
+
+def test_queries_of_every_file_are_loaded_but_not_the_schema():
+    assert query("start_run").startswith("INSERT INTO openfn_run")
+    assert query("insert_message").startswith("INSERT INTO openfn_message")
+    with pytest.raises(KeyError, match="no SQL block named 'create_tables'"):
+        query("create_tables")
