@@ -1,0 +1,160 @@
+"""Turn a validated project into Airflow DAGs: the one place where DAG objects are built."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from airflow.sdk import (
+    DAG,
+    Asset,
+    CronTriggerTimetable,
+    Param,
+    PartitionedAssetTimetable,
+    TriggerRule,
+)
+
+from openfn_airflow.dags.operators import EmitRunEventsOperator, OpenFnJobOperator
+from openfn_airflow.spec import Job, Project
+
+log = logging.getLogger(__name__)
+
+DAG_ID_PREFIX = "openfn"
+START_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+# The job task's own Airflow timeout is a backstop behind the runtime's, which records exit 2.
+TIMEOUT_GRACE_SECONDS = 60
+
+
+def dag_id_for(project: str, job: str) -> str:
+    return f"{DAG_ID_PREFIX}__{project}__{job}"
+
+
+def default_job_timeout() -> float:
+    from airflow.configuration import conf
+
+    return float(conf.getint("openfn", "job_timeout", fallback=300))
+
+
+def _schedule(project: Project, job: Job) -> Any:
+    trigger = project.trigger_of(job)
+    if trigger is None or (trigger.kind == "message" and not job.autoprocess):
+        return None
+    if trigger.kind == "cron":
+        return CronTriggerTimetable(trigger.cron, timezone=trigger.timezone)
+    if trigger.kind == "message":
+        asset = Asset(project.trigger_asset_uri(trigger.name))
+        if job.runs == "batched":
+            return [asset]
+        return PartitionedAssetTimetable(assets=asset)
+    upstream_uri = (
+        project.success_asset_uri(trigger.upstream)
+        if trigger.kind == "success"
+        else project.failure_asset_uri(trigger.upstream)
+    )
+    return PartitionedAssetTimetable(assets=Asset(upstream_uri))
+
+
+def _doc(project: Project, job: Job) -> str:
+    trigger = project.trigger_of(job)
+    described = "run by hand only" if trigger is None else _describe(trigger)
+    source = job.file.read_text(encoding="utf-8")
+    return (
+        f"**OpenFn job** `{job.name}` of project `{project.name}`, {described}.\n\n"
+        f"Job file `{job.file.relative_to(project.root)}`:\n\n```python\n{source}\n```\n"
+    )
+
+
+def _describe(trigger) -> str:
+    if trigger.kind == "cron":
+        return f"cron `{trigger.cron}` ({trigger.timezone})"
+    if trigger.kind == "message":
+        return f"message filter `{trigger.name}`"
+    return f"on {trigger.kind} of `{trigger.upstream}`"
+
+
+def build_job_dag(project: Project, job: Job) -> DAG:
+    """Build the DAG of one job; raises if the job cannot be turned into a DAG."""
+    trigger = project.trigger_of(job)
+    kind = trigger.kind if trigger is not None else ""
+    timeout = job.timeout if job.timeout is not None else default_job_timeout()
+    batched = job.runs == "batched"
+    tags = {"openfn", f"project:{project.name}", f"trigger:{kind or 'manual'}", *job.tags}
+    dag = DAG(
+        dag_id=dag_id_for(project.name, job.name),
+        description=job.description or f"OpenFn job {job.name} ({project.name})",
+        schedule=_schedule(project, job),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=job.concurrency,
+        is_paused_upon_creation=not job.enabled,
+        # The loader hands DAGs to Airflow explicitly; the spec check builds them only to test.
+        auto_register=False,
+        tags=sorted(tags),
+        doc_md=_doc(project, job),
+        default_args={"owner": job.owner or "openfn", "retries": 0},
+        params={
+            "message_id": Param(
+                None,
+                type=["null", "integer"],
+                title="Message id",
+                description="Run the job on this inbox message.",
+            ),
+            "state": Param(
+                None,
+                type=["null", "object"],
+                title="Input state (JSON)",
+                description="Run the job on this initial state instead.",
+            ),
+        },
+    )
+    with dag:
+        run = OpenFnJobOperator(
+            task_id="run",
+            project=project.name,
+            job=job.name,
+            job_file=str(job.file),
+            trigger_kind=kind,
+            credential=job.credential,
+            job_timeout=timeout,
+            console=job.console,
+            test_mode=job.test_mode,
+            execution_timeout=None
+            if batched
+            else dt.timedelta(seconds=timeout + TIMEOUT_GRACE_SECONDS),
+        )
+        for outcome, uri in (
+            ("success", project.success_asset_uri(job.name)),
+            ("failure", project.failure_asset_uri(job.name)),
+        ):
+            if not project.downstream_of(job.name, outcome):
+                continue
+            if batched:
+                rule = TriggerRule.ALL_DONE
+            else:
+                rule = TriggerRule.ALL_SUCCESS if outcome == "success" else TriggerRule.ALL_FAILED
+            emit = EmitRunEventsOperator(
+                task_id=f"emit_{outcome}",
+                outcome=outcome,
+                project=project.name,
+                job=job.name,
+                outlets=[Asset(uri)],
+                trigger_rule=rule,
+            )
+            run >> emit
+    return dag
+
+
+def build_project_dags(project: Project) -> tuple[dict[str, DAG], list[str]]:
+    """Build every valid job's DAG in isolation: one job that fails does not hide the others."""
+    dags: dict[str, DAG] = {}
+    errors: list[str] = []
+    for job in project.jobs.values():
+        try:
+            dag = build_job_dag(project, job)
+        except Exception as exc:
+            log.exception("Could not build the DAG of job %s/%s", project.name, job.name)
+            errors.append(f"jobs.{job.name}: could not build its DAG: {type(exc).__name__}: {exc}")
+            continue
+        dags[dag.dag_id] = dag
+    return dags, errors

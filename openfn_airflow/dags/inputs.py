@@ -1,0 +1,130 @@
+"""Decide which OpenFn runs one Airflow task execution performs, and their initial states.
+
+Pure logic over a small description of the Airflow context (``TaskTrigger``) and the store, so
+the rules of DESIGN §1 (initial state per trigger kind) are testable without a scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from openfn_airflow.store import messages, runs
+
+RUN_KEY_PREFIX = "run-"
+
+
+@dataclass(frozen=True)
+class TaskTrigger:
+    """What started this task: the job's trigger kind plus what Airflow handed the task."""
+
+    kind: str  # the job's trigger kind: message | cron | success | failure | "" (manual only)
+    run_type: str  # Airflow DagRunType value: manual | scheduled | asset_triggered | ...
+    params: dict[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None
+    event_extras: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass
+class RunInput:
+    """One OpenFn run to perform: its trigger kind, initial state and what it came from."""
+
+    trigger: str
+    initial_state: dict[str, Any] | None
+    message_id: int | None = None
+    upstream_run_id: int | None = None
+    problem: str | None = None  # set when the run cannot start (exit code 3)
+
+
+def run_key(run_id: int) -> str:
+    """Partition key naming a ledger run, carried by success / failure asset events."""
+    return f"{RUN_KEY_PREFIX}{run_id}"
+
+
+def parse_run_key(key: str | None) -> int | None:
+    if not key or not key.startswith(RUN_KEY_PREFIX):
+        return None
+    try:
+        return int(key[len(RUN_KEY_PREFIX) :])
+    except ValueError:
+        return None
+
+
+def message_state(message: dict[str, Any]) -> dict[str, Any]:
+    """Initial state of a message-triggered run (OpenFn v1 / Lightning shape)."""
+    return {
+        "data": message["body"],
+        "request": {
+            "headers": message.get("headers") or {},
+            "method": message.get("method"),
+            "path": message.get("path"),
+            "query": message.get("query") or {},
+        },
+        "references": [],
+    }
+
+
+def message_ids_of(extras: tuple[dict[str, Any], ...]) -> list[int]:
+    """Message ids named by asset events, in event order, each once."""
+    seen: dict[int, None] = {}
+    for extra in extras:
+        ids = extra.get("message_ids")
+        if ids is None and extra.get("message_id") is not None:
+            ids = [extra["message_id"]]
+        for value in ids or ():
+            try:
+                seen.setdefault(int(value), None)
+            except (TypeError, ValueError):
+                continue
+    return list(seen)
+
+
+def _message_inputs(conn, ids: list[int], trigger: str) -> list[RunInput]:
+    found = {m["id"]: m for m in messages.get_messages(conn, ids)}
+    inputs = []
+    for message_id in ids:
+        message = found.get(message_id)
+        if message is None:
+            inputs.append(
+                RunInput(trigger, None, problem=f"message {message_id} does not exist (deleted?)")
+            )
+        else:
+            inputs.append(RunInput(trigger, message_state(message), message_id=message_id))
+    return inputs
+
+
+def _upstream_input(conn, upstream_id: int | None, kind: str) -> RunInput:
+    upstream = runs.get_run(conn, upstream_id) if upstream_id is not None else None
+    if upstream is None:
+        return RunInput(kind, None, problem=f"upstream run {upstream_id} was not found")
+    if kind == "success":
+        state = dict(upstream.get("final_state") or {})
+    else:
+        state = dict(upstream.get("initial_state") or {})
+        state["error"] = upstream.get("log") or ""
+    return RunInput(kind, state, message_id=upstream.get("message_id"), upstream_run_id=upstream_id)
+
+
+def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInput]:
+    """Return the runs this task execution must perform, in order."""
+    params = trigger.params or {}
+    message_id = params.get("message_id")
+    if message_id not in (None, ""):
+        return _message_inputs(conn, [int(message_id)], "manual")
+    state = params.get("state")
+    if isinstance(state, dict) and state:
+        return [RunInput("manual", dict(state))]
+
+    if trigger.kind == "message" and trigger.event_extras:
+        return _message_inputs(conn, message_ids_of(trigger.event_extras), "message")
+    if trigger.kind in ("success", "failure") and trigger.run_type != "manual":
+        upstream_id = parse_run_key(trigger.partition_key)
+        if upstream_id is None:
+            for extra in trigger.event_extras:
+                upstream_id = parse_run_key(str(extra.get("run_key", ""))) or upstream_id
+        return [_upstream_input(conn, upstream_id, trigger.kind)]
+    if trigger.kind == "cron":
+        cursor = runs.get_cursor_state(conn, project, job) or {}
+        kind = "cron" if trigger.run_type == "scheduled" else "manual"
+        return [RunInput(kind, cursor)]
+    return [RunInput("manual", {})]

@@ -1,0 +1,201 @@
+"""The operators of a generated job DAG: run the job, then emit success / failure assets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from openfn_airflow.dags.credentials import load_configuration
+from openfn_airflow.dags.inputs import RunInput, TaskTrigger, plan_runs, run_key
+from openfn_airflow.runtime import ExitCode, RunResult, run_job
+from openfn_airflow.store import runs
+from openfn_airflow.store.database import connect
+
+FAILED_STATUSES = ("failed", "killed", "crashed", "lost")
+
+
+def task_trigger(kind: str, context: Any) -> TaskTrigger:
+    """Describe what started this task from Airflow's context."""
+    dag_run = context["dag_run"]
+    extras: list[dict[str, Any]] = []
+    events = context.get("triggering_asset_events") or {}
+    for asset in events:
+        extras.extend(dict(event.extra or {}) for event in events[asset])
+    run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
+    return TaskTrigger(
+        kind=kind,
+        run_type=str(run_type),
+        params=dict(context.get("params") or {}),
+        partition_key=context.get("partition_key") or getattr(dag_run, "partition_key", None),
+        event_extras=tuple(extras),
+    )
+
+
+class OpenFnJobOperator(BaseOperator):
+    """Run one OpenFn job for every input this DAG run carries, one ledger row per input.
+
+    The task fails (red in the grid) when any of its runs fails; the runs' outcomes, logs and
+    final states are in the run ledger either way.
+    """
+
+    ui_color = "#e8f0fe"
+    template_fields: Sequence[str] = ()
+
+    def __init__(
+        self,
+        *,
+        project: str,
+        job: str,
+        job_file: str,
+        trigger_kind: str = "",
+        credential: str | None = None,
+        job_timeout: float | None = None,
+        console: bool = True,
+        test_mode: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.job = job
+        self.job_file = job_file
+        self.trigger_kind = trigger_kind
+        self.credential = credential
+        self.job_timeout = job_timeout
+        self.console = console
+        self.test_mode = test_mode
+
+    def execute(self, context: Any) -> list[int]:
+        trigger = task_trigger(self.trigger_kind, context)
+        ti = context["ti"]
+        failures: list[str] = []
+        ledger_ids: list[int] = []
+        with connect() as conn:
+            inputs = plan_runs(conn, self.project, self.job, trigger)
+            conn.commit()
+            configuration = self._configuration(inputs)
+            for run_input in inputs:
+                run_id, result = self._perform(conn, context, ti, run_input, configuration)
+                ledger_ids.append(run_id)
+                if result.exit_code != ExitCode.SUCCESS:
+                    failures.append(f"run {run_id}: exit {result.exit_code} ({result.error})")
+        if failures:
+            raise AirflowFailException(
+                f"{len(failures)} of {len(ledger_ids)} OpenFn run(s) failed: "
+                + "; ".join(failures[:5])
+            )
+        return ledger_ids
+
+    def _configuration(self, inputs: list[RunInput]) -> dict[str, Any] | None:
+        if not self.credential:
+            return None
+        try:
+            return load_configuration(self.credential)
+        except Exception as exc:  # a missing connection fails every run with exit 3
+            reason = f"credential {self.credential!r} could not be loaded: {type(exc).__name__}"
+            for run_input in inputs:
+                run_input.problem = run_input.problem or reason
+            return None
+
+    def _perform(
+        self, conn, context: Any, ti: Any, run_input: RunInput, configuration: dict[str, Any] | None
+    ) -> tuple[int, RunResult]:
+        dag_run = context["dag_run"]
+        previous = runs.find_previous_attempt(
+            conn,
+            dag_id=ti.dag_id,
+            dag_run_id=ti.run_id,
+            task_id=ti.task_id,
+            message_id=run_input.message_id,
+            upstream_run_id=run_input.upstream_run_id,
+        )
+        run_id = runs.start_run(
+            conn,
+            project=self.project,
+            job=self.job,
+            trigger=run_input.trigger,
+            message_id=run_input.message_id,
+            dag_id=ti.dag_id,
+            dag_run_id=ti.run_id,
+            task_id=ti.task_id,
+            try_number=ti.try_number,
+            map_index=getattr(ti, "map_index", -1),
+            initial_state=run_input.initial_state,
+            retry_of=previous,
+            upstream_run_id=run_input.upstream_run_id,
+            bundle_version=getattr(dag_run, "bundle_version", None),
+        )
+        conn.commit()
+        self.log.info(
+            "OpenFn run %s of %s/%s (%s)", run_id, self.project, self.job, run_input.trigger
+        )
+        if run_input.problem is not None:
+            result = RunResult(
+                exit_code=ExitCode.COULD_NOT_START,
+                status="crashed",
+                log=f"Could not start: {run_input.problem}\n",
+                final_state=None,
+                error=run_input.problem,
+                duration=0.0,
+            )
+            self.log.error("Could not start: %s", run_input.problem)
+        else:
+            result = run_job(
+                self.job_file,
+                run_input.initial_state or {},
+                configuration=configuration,
+                timeout=self.job_timeout,
+                console=self.console,
+                test_mode=self.test_mode,
+                echo=self.log.info,
+            )
+        runs.finish_run(
+            conn,
+            run_id,
+            status=result.status,
+            exit_code=int(result.exit_code),
+            log=result.log,
+            final_state=result.final_state,
+        )
+        conn.commit()
+        self.log.info(
+            "OpenFn run %s finished: %s (exit %s)", run_id, result.status, int(result.exit_code)
+        )
+        return run_id, result
+
+
+class EmitRunEventsOperator(BaseOperator):
+    """Emit this job's success or failure asset once per ledger run of this DAG run that ended so.
+
+    Each event's partition key names the ledger run (``run-<id>``), so every upstream run starts
+    exactly one run of each downstream job. Skipped when no run ended that way.
+    """
+
+    ui_color = "#f1f8e9"
+    template_fields: Sequence[str] = ()
+
+    def __init__(self, *, outcome: str, project: str, job: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outcome = outcome
+        self.project = project
+        self.job = job
+
+    def execute(self, context: Any) -> list[int]:
+        ti = context["ti"]
+        with connect() as conn:
+            if self.outcome == "failure":
+                runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
+            latest = runs.latest_attempts(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
+            conn.commit()
+        wanted = ("success",) if self.outcome == "success" else FAILED_STATUSES
+        ids = [row["id"] for row in latest if row["status"] in wanted]
+        if not ids:
+            raise AirflowSkipException(f"no run of this DAG run ended in {self.outcome}")
+        for outlet in self.outlets:
+            accessor = context["outlet_events"][outlet]
+            accessor.extra = {"project": self.project, "job": self.job, "outcome": self.outcome}
+            accessor.add_partitions([run_key(i) for i in ids])
+        self.log.info("Emitted %s for runs %s", self.outcome, ids)
+        return ids

@@ -1,0 +1,105 @@
+"""Jobs run for real through ``dag.test()``: ledger rows with the right exit codes, logs, states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import make_message
+
+from openfn_airflow.store import runs
+
+pytestmark = pytest.mark.integration
+
+PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+
+
+@pytest.fixture(scope="module")
+def core_dags():
+    from openfn_airflow.dags.loader import load_dags
+
+    return load_dags(PROJECTS)
+
+
+def run_dag(core_dags, job: str, **conf):
+    dag = core_dags[f"openfn__core__{job}"]
+    return dag.test(run_conf=conf or None)
+
+
+def ledger(conn, job: str) -> list[dict]:
+    conn.rollback()
+    return [runs.get_run(conn, row["id"]) for row in reversed(runs.list_runs(conn, job=job))]
+
+
+def test_message_run_succeeds_and_records_final_state(core_dags, conn, clean_db, fake_api):
+    message_id = make_message(conn, project="core", body={"form": "intake", "name": "Ada"})["id"]
+    conn.commit()
+    run_dag(core_dags, "intake", message_id=message_id)
+    [row] = ledger(conn, "intake")
+    assert row["status"] == "success" and row["exit_code"] == 0
+    assert row["message_id"] == message_id
+    assert row["initial_state"]["data"] == {"form": "intake", "name": "Ada"}
+    assert row["final_state"]["patient_id"] > 1000
+    assert "configuration" not in row["final_state"]
+    assert "configuration" not in row["initial_state"]
+    assert "intake of Ada" in row["log"]
+    assert "s3cret-pa55" not in row["log"]
+    assert row["dag_id"] == "openfn__core__intake" and row["try_number"] == 1
+
+
+def test_job_error_is_exit_1(core_dags, conn, clean_db, fake_api):
+    message_id = make_message(conn, project="core", body={"form": "intake", "invalid": True})["id"]
+    conn.commit()
+    run_dag(core_dags, "intake", message_id=message_id)
+    [row] = ledger(conn, "intake")
+    assert row["status"] == "failed" and row["exit_code"] == 1
+    assert "422" in row["log"]
+    assert row["final_state"] is None
+
+
+def test_timeout_is_exit_2(core_dags, conn, clean_db):
+    run_dag(core_dags, "slow")
+    [row] = ledger(conn, "slow")
+    assert row["exit_code"] == 2 and row["status"] == "killed"
+    assert "going to sleep" in row["log"]  # logs up to the timeout are kept
+
+
+@pytest.mark.parametrize("job", ["broken", "bad-import"])
+def test_job_file_that_does_not_load_is_exit_10(core_dags, conn, clean_db, job):
+    run_dag(core_dags, job)
+    [row] = ledger(conn, job)
+    assert row["exit_code"] == 10 and row["status"] == "crashed"
+
+
+def test_console_false_keeps_prints_out_of_the_ledger(core_dags, conn, clean_db, fake_api):
+    run_dag(core_dags, "quiet")
+    [row] = ledger(conn, "quiet")
+    assert row["exit_code"] == 0
+    assert "SECRET-CHATTER" not in row["log"]
+    assert "s3cret-pa55" not in row["log"]
+
+
+def test_test_mode_sends_nothing(core_dags, conn, clean_db, fake_api):
+    fake_api.received.clear()
+    run_dag(core_dags, "dry")
+    [row] = ledger(conn, "dry")
+    assert row["exit_code"] == 0
+    assert fake_api.received == []
+    assert "TEST MODE" in row["log"]
+
+
+def test_manual_state_from_the_trigger_form(core_dags, conn, clean_db):
+    run_dag(core_dags, "switched-off", state={"hello": "world"})
+    [row] = ledger(conn, "switched-off")
+    assert row["trigger"] == "manual"
+    assert row["initial_state"]["hello"] == "world"
+    assert row["final_state"]["echoed"] is True
+
+
+def test_cron_cursor_is_carried_to_the_next_run(core_dags, conn, clean_db):
+    run_dag(core_dags, "counter")
+    run_dag(core_dags, "counter")
+    first, second = ledger(conn, "counter")
+    assert first["final_state"]["count"] == 1
+    assert second["initial_state"]["count"] == 1
+    assert second["final_state"]["count"] == 2

@@ -1,0 +1,3 @@
+from openfn_airflow.runtime import no_such_helper
+
+operations = [no_such_helper()]
