@@ -11,9 +11,6 @@ def _validate(args: argparse.Namespace) -> int:
     from openfn_airflow.spec import validate_path
 
     results = validate_path(Path(args.path))
-    if not results:
-        print(f"{args.path}: no project.yaml found", file=sys.stderr)
-        return 2
     bad = 0
     for spec_path, problems in results:
         if not problems:
@@ -27,7 +24,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _db_migrate(args: argparse.Namespace) -> int:
-    from openfn_airflow.store.migrations import migrate
+    from openfn_airflow.store.schema import migrate
 
     migrate(args.url)
     print("openfn tables are up to date")
@@ -63,8 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from openfn_airflow.store.errors import StoreError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["standalone"]:  # its options belong to standalone's own parser
+        from openfn_airflow import standalone
+
+        return int(standalone.main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except StoreError as exc:
+        print(f"openfn-airflow: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ class FakeApi(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FakeApi:
         threading.Thread(target=self.serve_forever, daemon=True).start()

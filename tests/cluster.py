@@ -36,6 +36,8 @@ def airflow_env(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url,
+            # Task processes cannot see Airflow's database URL: the ledger needs its own.
+            "AIRFLOW__OPENFN__DATABASE_URL": sqlalchemy_url,
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -125,3 +127,25 @@ class Cluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+    def token(self, user: str = "admin") -> str:
+        """A JWT for the REST API, for a user of ``simple_auth_manager_users``."""
+        import json
+
+        passwords = json.loads(
+            (self.home / "simple_auth_manager_passwords.json.generated").read_text()
+        )
+        answer = httpx.post(
+            f"{self.url}/auth/token",
+            json={"username": user, "password": passwords[user]},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
+    def api(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """Call Airflow's REST API (``/api/v2`` + path) as the admin."""
+        headers = {"Authorization": f"Bearer {self.token()}"}
+        return httpx.request(
+            method, f"{self.url}/api/v2{path}", headers=headers, timeout=60, **kwargs
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from airflow.sdk import (
     DAG,
@@ -41,16 +41,17 @@ def _schedule(project: Project, job: Job) -> Any:
     if trigger is None or (trigger.kind == "message" and not job.autoprocess):
         return None
     if trigger.kind == "cron":
-        return CronTriggerTimetable(trigger.cron, timezone=trigger.timezone)
+        return CronTriggerTimetable(trigger.cron or "", timezone=trigger.timezone)
     if trigger.kind == "message":
         asset = Asset(project.trigger_asset_uri(trigger.name))
         if job.runs == "batched":
             return [asset]
         return PartitionedAssetTimetable(assets=asset)
+    upstream = trigger.upstream or ""
     upstream_uri = (
-        project.success_asset_uri(trigger.upstream)
+        project.success_asset_uri(upstream)
         if trigger.kind == "success"
-        else project.failure_asset_uri(trigger.upstream)
+        else project.failure_asset_uri(upstream)
     )
     return PartitionedAssetTimetable(assets=Asset(upstream_uri))
 
@@ -119,14 +120,16 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             job_timeout=timeout,
             console=job.console,
             test_mode=job.test_mode,
+            batched=batched,
             execution_timeout=None
             if batched
             else dt.timedelta(seconds=timeout + TIMEOUT_GRACE_SECONDS),
         )
-        for outcome, uri in (
+        outcomes: tuple[tuple[Literal["success", "failure"], str], ...] = (
             ("success", project.success_asset_uri(job.name)),
             ("failure", project.failure_asset_uri(job.name)),
-        ):
+        )
+        for outcome, uri in outcomes:
             if not project.downstream_of(job.name, outcome):
                 continue
             if batched:

@@ -34,6 +34,8 @@ class RunInput:
     message_id: int | None = None
     upstream_run_id: int | None = None
     problem: str | None = None  # set when the run cannot start (exit code 3)
+    retry_of: int | None = None  # the ledger run this one repeats (Airflow retried / cleared)
+    ledger_id: int | None = None  # the row exists already (a claimed pending run)
 
 
 def run_key(run_id: int) -> str:
@@ -79,7 +81,7 @@ def message_ids_of(extras: tuple[dict[str, Any], ...]) -> list[int]:
     return list(seen)
 
 
-def _message_inputs(conn, ids: list[int], trigger: str) -> list[RunInput]:
+def message_inputs(conn, ids: list[int], trigger: str) -> list[RunInput]:
     found = {m["id"]: m for m in messages.get_messages(conn, ids)}
     inputs = []
     for message_id in ids:
@@ -110,13 +112,13 @@ def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInp
     params = trigger.params or {}
     message_id = params.get("message_id")
     if message_id not in (None, ""):
-        return _message_inputs(conn, [int(message_id)], "manual")
+        return message_inputs(conn, [int(message_id)], "manual")
     state = params.get("state")
     if isinstance(state, dict) and state:
         return [RunInput("manual", dict(state))]
 
     if trigger.kind == "message" and trigger.event_extras:
-        return _message_inputs(conn, message_ids_of(trigger.event_extras), "message")
+        return message_inputs(conn, message_ids_of(trigger.event_extras), "message")
     if trigger.kind in ("success", "failure") and trigger.run_type != "manual":
         upstream_id = parse_run_key(trigger.partition_key)
         if upstream_id is None:
@@ -128,3 +130,42 @@ def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInp
         kind = "cron" if trigger.run_type == "scheduled" else "manual"
         return [RunInput(kind, cursor)]
     return [RunInput("manual", {})]
+
+
+def unqueued_message_ids(extras: tuple[dict[str, Any], ...]) -> list[int]:
+    """Message ids of events whose runs were not queued as pending ledger rows."""
+    return message_ids_of(tuple(extra for extra in extras if not extra.get("queued")))
+
+
+def claimed_inputs(conn, claimed: list[dict[str, Any]]) -> list[RunInput]:
+    """Inputs of pending runs this task claimed: each already has its ledger row."""
+    inputs = message_inputs(conn, [row["message_id"] for row in claimed], "message")
+    for run_input, row in zip(inputs, claimed, strict=True):
+        run_input.ledger_id = row["id"]
+        run_input.message_id = row["message_id"]
+    return inputs
+
+
+def retry_inputs(conn, latest: list[dict[str, Any]]) -> list[RunInput]:
+    """Inputs of a repeated task: the runs that did not succeed, or all when all did.
+
+    Clearing a task in Airflow repeats its runs with the initial states they had, each recorded
+    as a new ledger row pointing at the one it retries.
+    """
+    chosen = [row for row in latest if row["status"] != "success"] or latest
+    inputs = []
+    for row in chosen:
+        previous = runs.get_run(conn, row["id"]) or {}
+        inputs.append(
+            RunInput(
+                previous.get("trigger") or "manual",
+                previous.get("initial_state"),
+                message_id=previous.get("message_id"),
+                upstream_run_id=previous.get("upstream_run_id"),
+                retry_of=row["id"],
+                problem=None
+                if previous.get("initial_state") is not None
+                else f"run {row['id']} never started, so there is no state to retry it with",
+            )
+        )
+    return inputs

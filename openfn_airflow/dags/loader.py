@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from openfn_airflow.spec import Problem, SpecError, find_projects, load_project_lenient
+from openfn_airflow.spec import SpecError, find_projects, load_project_lenient, validate_path
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +24,23 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
     """Build the DAGs of every valid job of every project under ``folder``.
 
     Broken specs and jobs are left out here (``check_specs`` reports them); the DAGs are put in
-    ``namespace`` (the calling DAG file's ``globals()``) so Airflow finds them.
+    ``namespace`` (the calling DAG file's ``globals()``) so Airflow finds them. When two specs
+    share a project name, the first (in path order) keeps its DAGs.
     """
     from openfn_airflow.dags.factory import build_project_dags
 
     built: dict[str, Any] = {}
+    names: set[str] = set()
     for spec_path in find_projects(folder):
         try:
             project = load_project_lenient(spec_path)
         except SpecError:
             log.exception("Project spec %s cannot be read", spec_path)
             continue
+        if project.name in names:
+            log.error("Project %s of %s is defined twice; ignored", project.name, spec_path)
+            continue
+        names.add(project.name)
         dags, _ = build_project_dags(project)
         built.update(dags)
     if namespace is not None:
@@ -46,21 +52,22 @@ def spec_problems(folder: str | Path) -> list[str]:
     """Every problem of every project under ``folder``, one line each, prefixed by its file."""
     from openfn_airflow.dags.factory import build_project_dags
 
-    lines: list[str] = []
-    for spec_path in find_projects(folder):
+    specs = find_projects(folder)
+    if not specs:
+        return []
+    lines = [
+        f"{spec_path}: {problem}"
+        for spec_path, problems in validate_path(folder)
+        for problem in problems
+    ]
+    for spec_path in specs:
         try:
             project = load_project_lenient(spec_path)
-        except SpecError as exc:
-            lines.extend(f"{spec_path}: {problem}" for problem in _problems(exc))
-            continue
-        lines.extend(f"{spec_path}: {problem}" for problem in project.problems)
+        except SpecError:
+            continue  # validate_path reported it
         _, errors = build_project_dags(project)
         lines.extend(f"{spec_path}: {error}" for error in errors)
     return lines
-
-
-def _problems(exc: SpecError) -> list[Problem | str]:
-    return list(exc.problems) or [str(exc)]
 
 
 def check_specs(folder: str | Path) -> None:

@@ -9,7 +9,16 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from openfn_airflow.dags.credentials import load_configuration
-from openfn_airflow.dags.inputs import RunInput, TaskTrigger, plan_runs, run_key
+from openfn_airflow.dags.inputs import (
+    RunInput,
+    TaskTrigger,
+    claimed_inputs,
+    message_inputs,
+    plan_runs,
+    retry_inputs,
+    run_key,
+    unqueued_message_ids,
+)
 from openfn_airflow.runtime import ExitCode, RunResult, run_job
 from openfn_airflow.store import runs
 from openfn_airflow.store.database import connect
@@ -20,16 +29,23 @@ FAILED_STATUSES = ("failed", "killed", "crashed", "lost")
 def task_trigger(kind: str, context: Any) -> TaskTrigger:
     """Describe what started this task from Airflow's context."""
     dag_run = context["dag_run"]
+    partition_key = context.get("partition_key") or getattr(dag_run, "partition_key", None)
+    # One trigger asset serves per-message jobs (events with a partition key) and batched jobs
+    # (events without): keep only the events meant for this run.
     extras: list[dict[str, Any]] = []
     events = context.get("triggering_asset_events") or {}
     for asset in events:
-        extras.extend(dict(event.extra or {}) for event in events[asset])
+        extras.extend(
+            dict(event.extra or {})
+            for event in events[asset]
+            if (getattr(event, "partition_key", None) or None) == partition_key
+        )
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
     return TaskTrigger(
         kind=kind,
         run_type=str(run_type),
         params=dict(context.get("params") or {}),
-        partition_key=context.get("partition_key") or getattr(dag_run, "partition_key", None),
+        partition_key=partition_key,
         event_extras=tuple(extras),
     )
 
@@ -55,9 +71,11 @@ class OpenFnJobOperator(BaseOperator):
         job_timeout: float | None = None,
         console: bool = True,
         test_mode: bool = False,
+        batched: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.batched = batched
         self.project = project
         self.job = job
         self.job_file = job_file
@@ -68,12 +86,11 @@ class OpenFnJobOperator(BaseOperator):
         self.test_mode = test_mode
 
     def execute(self, context: Any) -> list[int]:
-        trigger = task_trigger(self.trigger_kind, context)
         ti = context["ti"]
         failures: list[str] = []
         ledger_ids: list[int] = []
         with connect() as conn:
-            inputs = plan_runs(conn, self.project, self.job, trigger)
+            inputs = self._plan(conn, context, ti)
             conn.commit()
             configuration = self._configuration(inputs)
             for run_input in inputs:
@@ -87,6 +104,31 @@ class OpenFnJobOperator(BaseOperator):
                 + "; ".join(failures[:5])
             )
         return ledger_ids
+
+    def _plan(self, conn, context: Any, ti: Any) -> list[RunInput]:
+        """Decide the runs of this attempt: repeats of a cleared task, claimed or new runs."""
+        if ti.try_number > 1:
+            runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
+            latest = runs.latest_attempts(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
+            if latest:
+                return retry_inputs(conn, latest)
+        trigger = task_trigger(self.trigger_kind, context)
+        if not (self.batched and trigger.kind == "message" and trigger.run_type != "manual"):
+            return plan_runs(conn, self.project, self.job, trigger)
+        # Batched: take every pending run of the job, also those whose asset event Airflow
+        # folded into an earlier DAG run or left for a later one.
+        claimed = runs.claim_pending_runs(
+            conn,
+            project=self.project,
+            job=self.job,
+            dag_id=ti.dag_id,
+            dag_run_id=ti.run_id,
+            task_id=ti.task_id,
+            try_number=ti.try_number,
+            bundle_version=getattr(context["dag_run"], "bundle_version", None),
+        )
+        inputs = claimed_inputs(conn, claimed)
+        return inputs + message_inputs(conn, unqueued_message_ids(trigger.event_extras), "message")
 
     def _configuration(self, inputs: list[RunInput]) -> dict[str, Any] | None:
         if not self.credential:
@@ -103,31 +145,27 @@ class OpenFnJobOperator(BaseOperator):
         self, conn, context: Any, ti: Any, run_input: RunInput, configuration: dict[str, Any] | None
     ) -> tuple[int, RunResult]:
         dag_run = context["dag_run"]
-        previous = runs.find_previous_attempt(
-            conn,
-            dag_id=ti.dag_id,
-            dag_run_id=ti.run_id,
-            task_id=ti.task_id,
-            message_id=run_input.message_id,
-            upstream_run_id=run_input.upstream_run_id,
-        )
-        run_id = runs.start_run(
-            conn,
-            project=self.project,
-            job=self.job,
-            trigger=run_input.trigger,
-            message_id=run_input.message_id,
-            dag_id=ti.dag_id,
-            dag_run_id=ti.run_id,
-            task_id=ti.task_id,
-            try_number=ti.try_number,
-            map_index=getattr(ti, "map_index", -1),
-            initial_state=run_input.initial_state,
-            retry_of=previous,
-            upstream_run_id=run_input.upstream_run_id,
-            bundle_version=getattr(dag_run, "bundle_version", None),
-        )
-        conn.commit()
+        if run_input.ledger_id is not None:  # claimed: already committed as running
+            run_id = run_input.ledger_id
+            runs.set_initial_state(conn, run_id, run_input.initial_state)
+        else:
+            run_id = runs.start_run(
+                conn,
+                project=self.project,
+                job=self.job,
+                trigger=run_input.trigger,
+                message_id=run_input.message_id,
+                dag_id=ti.dag_id,
+                dag_run_id=ti.run_id,
+                task_id=ti.task_id,
+                try_number=ti.try_number,
+                map_index=getattr(ti, "map_index", -1),
+                initial_state=run_input.initial_state,
+                retry_of=run_input.retry_of,
+                upstream_run_id=run_input.upstream_run_id,
+                bundle_version=getattr(dag_run, "bundle_version", None),
+            )
+            conn.commit()  # the run is visible as running while the job executes
         self.log.info(
             "OpenFn run %s of %s/%s (%s)", run_id, self.project, self.job, run_input.trigger
         )

@@ -140,6 +140,9 @@ def _read_jobs(
             entries.triggers[key] = trigger
 
 
+MAX_PROJECT_NAME = 100 - len("project:")
+
+
 def _read_name(data: dict, problems: Problems) -> str | None:
     if "project" not in data:
         problems.add(
@@ -156,6 +159,14 @@ def _read_name(data: dict, problems: Problems) -> str | None:
         return None
     if not PROJECT_NAME_PATTERN.fullmatch(value):
         problems.add(("project",), f'"{value}" is not a valid project name', _NAME_HINT)
+        return None
+    if len(value) > MAX_PROJECT_NAME:
+        # Every DAG is tagged "project:<name>" and Airflow refuses tags over 100 characters.
+        problems.add(
+            ("project",),
+            f"the project name is {len(value)} characters long, at most {MAX_PROJECT_NAME} fit",
+            "choose a shorter name",
+        )
         return None
     return value
 

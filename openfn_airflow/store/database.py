@@ -17,6 +17,10 @@ _SCHEME = re.compile(r"^(?P<dialect>[A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://
 _CONNECT_TIMEOUT_SECONDS = 10
 
 
+# What Airflow's task supervisor puts in [database] sql_alchemy_conn to block database access.
+_BLOCKED = "airflow-db-not-allowed:"
+
+
 def database_url() -> str:
     """Return the psycopg conninfo of the database holding the openfn_* tables.
 
@@ -28,8 +32,15 @@ def database_url() -> str:
     own = conf.get("openfn", "database_url", fallback="").strip()
     if own:
         return to_conninfo(own, option="[openfn] database_url")
-    return to_conninfo(
-        conf.get("database", "sql_alchemy_conn"), option="[database] sql_alchemy_conn"
+    airflows = conf.get("database", "sql_alchemy_conn", fallback="")
+    if airflows and not airflows.startswith(_BLOCKED):
+        return to_conninfo(airflows, option="[database] sql_alchemy_conn")
+    # Airflow 3 hides its database from task processes (and workers may not know it at all).
+    raise StoreError(
+        "openfn-airflow cannot find its database from this process: Airflow hides "
+        "[database] sql_alchemy_conn from tasks. Set [openfn] database_url (environment "
+        "variable AIRFLOW__OPENFN__DATABASE_URL) to the PostgreSQL URL of the metadata database "
+        "for the scheduler, the workers and the api-server."
     )
 
 

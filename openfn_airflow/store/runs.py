@@ -135,13 +135,15 @@ def list_runs(
 
 
 def latest_attempts(
-    conn: psycopg.Connection, *, dag_id: str, dag_run_id: str
+    conn: psycopg.Connection[Any], *, dag_id: str, dag_run_id: str
 ) -> list[dict[str, Any]]:
     """Return the runs of one DAG run that no later attempt retried, oldest first."""
     return fetch_all(conn, "latest_attempts", dag_id=dag_id, dag_run_id=dag_run_id)
 
 
-def mark_unfinished_runs(conn: psycopg.Connection, *, dag_id: str, dag_run_id: str) -> list[int]:
+def mark_unfinished_runs(
+    conn: psycopg.Connection[Any], *, dag_id: str, dag_run_id: str
+) -> list[int]:
     """Mark runs of a DAG run still 'running' as crashed (exit 5); return their ids.
 
     Call it only once the DAG run's job task is over: a row still running then lost its process.
@@ -149,3 +151,35 @@ def mark_unfinished_runs(conn: psycopg.Connection, *, dag_id: str, dag_run_id: s
     note = "\nThe task process ended before this run finished (killed or out of memory).\n"
     rows = fetch_all(conn, "mark_unfinished_runs", dag_id=dag_id, dag_run_id=dag_run_id, note=note)
     return [row["id"] for row in rows]
+
+
+def claim_pending_runs(
+    conn: psycopg.Connection[Any],
+    *,
+    project: str,
+    job: str,
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    try_number: int,
+    bundle_version: str | None = None,
+    limit: int = 100_000,
+) -> list[dict[str, Any]]:
+    """Mark the job's oldest pending runs as running in this task; return their ids and messages."""
+    return fetch_all(
+        conn,
+        "claim_pending_runs",
+        project=project,
+        job=job,
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        try_number=try_number,
+        bundle_version=bundle_version,
+        limit=limit,
+    )
+
+
+def set_initial_state(conn: psycopg.Connection[Any], run_id: int, initial_state: Any) -> None:
+    """Record the initial state of a claimed run (without ``configuration``)."""
+    execute(conn, "set_initial_state", run_id=run_id, initial_state=_jsonb(initial_state))

@@ -80,3 +80,33 @@ SET status = 'crashed',
     finished_at = now()
 WHERE dag_id = %(dag_id)s AND dag_run_id = %(dag_run_id)s AND status = 'running'
 RETURNING id;
+
+-- queue_runs --
+-- Pending runs of a batched job, one per message: the queue its DAG runs claim from. Written in
+-- the transaction that registers the asset event, so no message is scheduled without its row.
+INSERT INTO openfn_run (project, job, trigger, message_id, status)
+SELECT %(project)s, %(job)s, 'message', message_id, 'pending'
+FROM unnest(%(message_ids)s::bigint[]) AS message_id;
+
+-- claim_pending_runs --
+-- Take the oldest pending runs of a job for this task; another DAG run running at the same time
+-- skips the rows this one holds.
+UPDATE openfn_run
+SET status = 'running',
+    started_at = now(),
+    dag_id = %(dag_id)s,
+    dag_run_id = %(dag_run_id)s,
+    task_id = %(task_id)s,
+    try_number = %(try_number)s,
+    bundle_version = %(bundle_version)s
+WHERE id IN (
+    SELECT id FROM openfn_run
+    WHERE project = %(project)s AND job = %(job)s AND status = 'pending'
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, message_id;
+
+-- set_initial_state --
+UPDATE openfn_run SET initial_state = %(initial_state)s WHERE id = %(run_id)s;

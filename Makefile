@@ -1,0 +1,59 @@
+# openfn-airflow: `make run` starts everything with the example project, `make test` checks it all.
+
+# Python 3.11 when the machine has it, else the default python3 (3.11 or newer is needed).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Installing again only when the package metadata changed: these stamps remember the last install.
+INSTALLED      := $(VENV)/.installed
+INSTALLED_TEST := $(VENV)/.installed-test
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck bench clean distclean
+
+help:
+	@echo "make run        start PostgreSQL (if needed), Airflow and the example project (UI on :8080)"
+	@echo "                options: make run ARGS='--port 8081 --verbose'"
+	@echo "make test       ruff check, ruff format --check, mypy, pytest"
+	@echo "make lint       ruff check, ruff format --check, mypy"
+	@echo "make bench      run bench/runtime.py"
+	@echo "make clean      remove caches and build output"
+	@echo "make distclean  clean, and remove .venv, .airflow and .pgdata (all local state)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(INSTALLED_TEST): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(INSTALLED) $@
+
+run: $(INSTALLED)
+	$(BIN)/openfn-airflow standalone $(ARGS)
+
+test: $(INSTALLED_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(INSTALLED_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: $(INSTALLED_TEST)
+	$(BIN)/mypy
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/runtime.py
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache bench/out
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .airflow .pgdata

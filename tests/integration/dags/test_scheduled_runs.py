@@ -1,0 +1,221 @@
+"""Jobs started by the real scheduler: asset events per message or batched, chaining, cron.
+
+One module-wide set of real Airflow processes (api-server, scheduler, dag-processor with the
+LocalExecutor) runs against the session database; the tests register asset events the way the
+inbox dispatcher does and read the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from cluster import Cluster
+from conftest import DAGS_FOLDER
+from factories import make_message
+
+from openfn_airflow.store import runs
+
+pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
+
+CORE_JOBS = 12  # every job of tests/integration/projects/core/project.yaml
+FINISHED = ("success", "failed", "killed", "crashed", "lost")
+
+
+def wait_for(predicate, timeout: float, what: str, cluster: Cluster | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if cluster is not None:
+            cluster.check_alive()
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
+    import psycopg
+
+    home: Path = tmp_path_factory.mktemp("airflow-home")
+    started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
+    started.started_at = time.time()
+
+    def parsed():
+        with psycopg.connect(db_url) as conn:
+            return (
+                conn.execute(
+                    "SELECT count(*) FROM dag WHERE dag_id LIKE 'openfn__core__%%' AND NOT is_stale"
+                ).fetchone()[0]
+                == CORE_JOBS
+            )
+
+    try:
+        wait_for(parsed, 180, "the core project's DAGs to be parsed", started)
+        yield started
+    finally:
+        started.stop()
+
+
+def schedule(trigger: str, message_ids: list[int]):
+    """What the inbox dispatcher does for messages that matched ``trigger``."""
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags.assets import schedule_messages
+
+    with create_session() as session:
+        return schedule_messages(session, "core", f"openfn://core/triggers/{trigger}", message_ids)
+
+
+def finished_runs(conn, job: str) -> list[dict]:
+    conn.rollback()
+    rows = runs.list_runs(conn, project="core", job=job, limit=1000)
+    return [runs.get_run(conn, row["id"]) for row in reversed(rows) if row["status"] in FINISHED]
+
+
+def dag_run_count(conn, job: str) -> int:
+    conn.rollback()
+    return conn.execute(
+        "SELECT count(*) AS n FROM dag_run WHERE dag_id = %s", [f"openfn__core__{job}"]
+    ).fetchone()["n"]
+
+
+def test_generated_dags_are_unpaused_except_switched_off(cluster, conn):
+    rows = conn.execute(
+        "SELECT dag_id, is_paused FROM dag WHERE dag_id LIKE 'openfn__core__%%'"
+    ).fetchall()
+    paused = {row["dag_id"] for row in rows if row["is_paused"]}
+    assert paused == {"openfn__core__switched-off"}
+
+
+def test_per_message_runs_and_chaining(cluster, conn, fake_api):
+    bodies = [{"form": "intake", "name": f"patient {i}"} for i in range(4)]
+    bodies.append({"form": "intake", "name": "bad", "invalid": True})
+    ids = [make_message(conn, project="core", body=body)["id"] for body in bodies]
+    conn.commit()
+    scheduled = schedule("forms", ids)
+    assert scheduled.per_message_jobs == ["intake"]  # not-listening has autoprocess off
+    assert scheduled.events == 5
+
+    intake = wait_for(
+        lambda: (rows := finished_runs(conn, "intake")) and len(rows) >= 5 and rows,
+        180,
+        "five intake runs",
+        cluster,
+    )
+    assert sorted(row["message_id"] for row in intake) == sorted(ids)
+    assert dag_run_count(conn, "intake") == 5  # one DAG run per message
+    by_message = {row["message_id"]: row for row in intake}
+    assert [by_message[i]["exit_code"] for i in ids] == [0, 0, 0, 0, 1]
+    assert by_message[ids[0]]["initial_state"]["data"] == bodies[0]
+    assert by_message[ids[0]]["trigger"] == "message"
+
+    after_success = wait_for(
+        lambda: (rows := finished_runs(conn, "after-success")) and len(rows) >= 4 and rows,
+        180,
+        "four success-triggered runs",
+        cluster,
+    )
+    assert len(after_success) == 4
+    for row in after_success:
+        upstream = by_message[row["message_id"]]
+        assert row["upstream_run_id"] == upstream["id"]
+        assert row["trigger"] == "success"
+        # on_success receives the upstream run's final state
+        assert row["initial_state"] == upstream["final_state"]
+        assert row["final_state"]["patient_id"] == upstream["final_state"]["patient_id"]
+
+    [after_failure] = wait_for(
+        lambda: finished_runs(conn, "after-failure"), 180, "the failure-triggered run", cluster
+    )
+    failed = by_message[ids[-1]]
+    assert after_failure["upstream_run_id"] == failed["id"]
+    # on_failure receives the upstream initial state plus "error" holding its log
+    assert after_failure["initial_state"]["data"] == bodies[-1]
+    assert "422" in after_failure["initial_state"]["error"]
+    assert after_failure["initial_state"]["error"] == failed["log"]
+
+    # a job with autoprocess off does not listen to its trigger
+    assert finished_runs(conn, "not-listening") == []
+    assert dag_run_count(conn, "not-listening") == 0
+
+
+def test_batched_mode_one_ledger_run_per_message(cluster, conn):
+    bodies = [{"kind": "bulk", "n": i, "fail": i in (3, 7)} for i in range(12)]
+    ids = [make_message(conn, project="core", body=body)["id"] for body in bodies]
+    conn.commit()
+    # Two deliveries close together: Airflow may fold them into one DAG run, or start the
+    # first before the second commits; either way every message gets its run.
+    assert schedule("bulk", ids[:6]).batched_jobs == ["bulk"]
+    schedule("bulk", ids[6:])
+
+    rows = wait_for(
+        lambda: (rows := finished_runs(conn, "bulk")) and len(rows) >= 12 and rows,
+        180,
+        "twelve batched runs",
+        cluster,
+    )
+    assert sorted(row["message_id"] for row in rows) == sorted(ids)
+    assert dag_run_count(conn, "bulk") <= 2
+    assert runs.list_runs(conn, job="bulk", status="pending") == []
+    failed = {row["message_id"] for row in rows if row["exit_code"] == 1}
+    assert failed == {ids[3], ids[7]}
+    ok = next(row for row in rows if row["message_id"] == ids[0])
+    assert ok["final_state"]["stored"] == 0 and "reading 0" in ok["log"]
+
+
+def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
+    message_id = make_message(conn, project="core", body={"form": "intake", "invalid": True})["id"]
+    conn.commit()
+    schedule("forms", [message_id])
+    [first] = wait_for(
+        lambda: [r for r in finished_runs(conn, "intake") if r["message_id"] == message_id],
+        180,
+        "the failing intake run",
+        cluster,
+    )
+    assert first["exit_code"] == 1
+
+    answer = cluster.api(
+        "POST",
+        "/dags/openfn__core__intake/clearTaskInstances",
+        json={
+            "dry_run": False,
+            "dag_run_id": first["dag_run_id"],
+            "task_ids": ["run"],
+            "only_failed": True,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+
+    retry = wait_for(
+        lambda: [r for r in finished_runs(conn, "intake") if r["retry_of"] == first["id"]],
+        180,
+        "the retried run",
+        cluster,
+    )[0]
+    assert retry["message_id"] == message_id
+    assert retry["try_number"] == 2
+    assert retry["initial_state"] == first["initial_state"]
+    assert retry["exit_code"] == 1  # still invalid, and recorded as a new attempt
+
+
+def test_cron_runs_carry_the_cursor(cluster, conn):
+    """The core project's counter job runs every minute; two runs show the cursor carried."""
+    rows = wait_for(
+        lambda: (
+            (rows := [r for r in finished_runs(conn, "counter") if r["trigger"] == "cron"])
+            and len(rows) >= 2
+            and rows
+        ),
+        200,
+        "two scheduled cron runs",
+        cluster,
+    )
+    first, second = rows[:2]
+    assert first["initial_state"] == {} or "count" not in first["initial_state"]
+    assert first["final_state"]["count"] == 1
+    assert second["initial_state"]["count"] == 1
+    assert second["final_state"]["count"] == 2
