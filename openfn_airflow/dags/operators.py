@@ -22,6 +22,7 @@ from openfn_airflow.dags.inputs import (
 from openfn_airflow.runtime import ExitCode, RunResult, run_job
 from openfn_airflow.store import runs
 from openfn_airflow.store.database import connect
+from openfn_airflow.store.errors import StoreError
 
 FAILED_STATUSES = ("failed", "killed", "crashed", "lost")
 
@@ -189,19 +190,40 @@ class OpenFnJobOperator(BaseOperator):
                 test_mode=self.test_mode,
                 echo=self.log.info,
             )
-        runs.finish_run(
-            conn,
-            run_id,
-            status=result.status,
-            exit_code=int(result.exit_code),
-            log=result.log,
-            final_state=result.final_state,
-        )
-        conn.commit()
+        self._record(conn, run_id, result)
         self.log.info(
             "OpenFn run %s finished: %s (exit %s)", run_id, result.status, int(result.exit_code)
         )
         return run_id, result
+
+    def _record(self, conn, run_id: int, result: RunResult) -> None:
+        """Save the run's outcome; when that fails, save exit code 4 without the final state."""
+        try:
+            runs.finish_run(
+                conn,
+                run_id,
+                status=result.status,
+                exit_code=int(result.exit_code),
+                log=result.log,
+                final_state=result.final_state,
+            )
+            conn.commit()
+            return
+        except StoreError as exc:
+            conn.rollback()
+            problem = f"the run finished ({result.status}) but its record could not be saved: {exc}"
+        self.log.error("OpenFn run %s: %s", run_id, problem)
+        result.exit_code, result.status, result.error = ExitCode.NOT_SAVED, "crashed", problem
+        result.final_state = None
+        runs.finish_run(
+            conn,
+            run_id,
+            status="crashed",
+            exit_code=4,
+            log=f"{result.log}\n{problem}\n",
+            final_state=None,
+        )
+        conn.commit()
 
 
 class EmitRunEventsOperator(BaseOperator):

@@ -71,12 +71,31 @@ def test_job_file_that_does_not_load_is_exit_10(core_dags, conn, clean_db, job):
     assert row["exit_code"] == 10 and row["status"] == "crashed"
 
 
-def test_console_false_keeps_prints_out_of_the_ledger(core_dags, conn, clean_db, fake_api):
+def test_console_false_keeps_prints_out_of_every_log(core_dags, conn, clean_db, fake_api, capfd):
     run_dag(core_dags, "quiet")
     [row] = ledger(conn, "quiet")
     assert row["exit_code"] == 0
     assert "SECRET-CHATTER" not in row["log"]
     assert "s3cret-pa55" not in row["log"]
+    task_log = capfd.readouterr()  # dag.test() runs the task in-process: its log is our output
+    assert "OpenFn run" in task_log.out + task_log.err
+    assert "SECRET-CHATTER" not in task_log.out + task_log.err
+
+
+def test_console_true_reaches_the_airflow_task_log(core_dags, conn, clean_db, fake_api, capfd):
+    message_id = make_message(conn, project="core", body={"form": "intake", "name": "Grace"})["id"]
+    conn.commit()
+    run_dag(core_dags, "intake", message_id=message_id)
+    task_log = capfd.readouterr()
+    assert "intake of Grace" in task_log.out + task_log.err
+    assert "s3cret-pa55" not in task_log.out + task_log.err
+
+
+def test_final_state_that_cannot_be_saved_is_exit_4(core_dags, conn, clean_db):
+    run_dag(core_dags, "unsaveable")
+    [row] = ledger(conn, "unsaveable")
+    assert row["exit_code"] == 4 and row["status"] == "crashed"
+    assert "could not be saved" in row["log"]
 
 
 def test_test_mode_sends_nothing(core_dags, conn, clean_db, fake_api):

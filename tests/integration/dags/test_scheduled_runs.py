@@ -19,7 +19,7 @@ from openfn_airflow.store import runs
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
-CORE_JOBS = 12  # every job of tests/integration/projects/core/project.yaml
+CORE_JOBS = 13  # every job of tests/integration/projects/core/project.yaml
 FINISHED = ("success", "failed", "killed", "crashed", "lost")
 
 
@@ -106,7 +106,9 @@ def test_per_message_runs_and_chaining(cluster, conn, fake_api):
         cluster,
     )
     assert sorted(row["message_id"] for row in intake) == sorted(ids)
-    assert dag_run_count(conn, "intake") == 5  # one DAG run per message
+    # one DAG run per message, each started by its own asset event
+    assert len({row["dag_run_id"] for row in intake}) == 5
+    assert all(row["dag_run_id"].startswith("asset_triggered__") for row in intake)
     by_message = {row["message_id"]: row for row in intake}
     assert [by_message[i]["exit_code"] for i in ids] == [0, 0, 0, 0, 1]
     assert by_message[ids[0]]["initial_state"]["data"] == bodies[0]
@@ -158,7 +160,7 @@ def test_batched_mode_one_ledger_run_per_message(cluster, conn):
         cluster,
     )
     assert sorted(row["message_id"] for row in rows) == sorted(ids)
-    assert dag_run_count(conn, "bulk") <= 2
+    assert len({row["dag_run_id"] for row in rows}) <= 2
     assert runs.list_runs(conn, job="bulk", status="pending") == []
     failed = {row["message_id"] for row in rows if row["exit_code"] == 1}
     assert failed == {ids[3], ids[7]}
@@ -214,8 +216,7 @@ def test_cron_runs_carry_the_cursor(cluster, conn):
         "two scheduled cron runs",
         cluster,
     )
-    first, second = rows[:2]
-    assert first["initial_state"] == {} or "count" not in first["initial_state"]
-    assert first["final_state"]["count"] == 1
-    assert second["initial_state"]["count"] == 1
-    assert second["final_state"]["count"] == 2
+    first, second = rows[-2:]
+    assert first["dag_run_id"].startswith("scheduled__")
+    assert second["initial_state"]["count"] == first["final_state"]["count"]
+    assert second["final_state"]["count"] == first["final_state"]["count"] + 1
