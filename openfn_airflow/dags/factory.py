@@ -15,7 +15,11 @@ from airflow.sdk import (
     TriggerRule,
 )
 
-from openfn_airflow.dags.operators import EmitRunEventsOperator, OpenFnJobOperator
+from openfn_airflow.dags.operators import (
+    EmitRunEventsOperator,
+    OpenFnJobOperator,
+    mark_unfinished_runs,
+)
 from openfn_airflow.spec import Job, Project
 
 log = logging.getLogger(__name__)
@@ -107,6 +111,13 @@ def build_job_dag(project: Project, job: Job) -> DAG:
                 title="Input state (JSON)",
                 description="Run the job on this initial state instead.",
             ),
+            "retry_of": Param(
+                None,
+                type=["null", "integer"],
+                title="Retry of run",
+                description="Run the job again on the initial state of this OpenFn run, "
+                "recorded as its retry.",
+            ),
         },
     )
     with dag:
@@ -121,6 +132,7 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             console=job.console,
             test_mode=job.test_mode,
             batched=batched,
+            on_failure_callback=mark_unfinished_runs,
             execution_timeout=None
             if batched
             else dt.timedelta(seconds=timeout + TIMEOUT_GRACE_SECONDS),

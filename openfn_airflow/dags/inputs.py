@@ -110,6 +110,9 @@ def _upstream_input(conn, upstream_id: int | None, kind: str) -> RunInput:
 def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInput]:
     """Return the runs this task execution must perform, in order."""
     params = trigger.params or {}
+    retry_of = params.get("retry_of")
+    if retry_of not in (None, ""):
+        return [repeat_input(conn, int(retry_of), project=project, job=job)]
     message_id = params.get("message_id")
     if message_id not in (None, ""):
         return message_inputs(conn, [int(message_id)], "manual")
@@ -146,6 +149,32 @@ def claimed_inputs(conn, claimed: list[dict[str, Any]]) -> list[RunInput]:
     return inputs
 
 
+def repeat_input(
+    conn, run_id: int, *, project: str | None = None, job: str | None = None
+) -> RunInput:
+    """Input repeating ledger run ``run_id``: its trigger kind and initial state, ``retry_of`` set.
+
+    With ``project`` and ``job``, a run of another job cannot start (exit code 3).
+    """
+    previous = runs.get_run(conn, run_id)
+    if previous is None:
+        return RunInput("manual", None, problem=f"run {run_id} was not found")
+    if project is not None and (previous["project"], previous["job"]) != (project, job):
+        other = f"{previous['project']}/{previous['job']}"
+        return RunInput("manual", None, problem=f"run {run_id} is a run of {other}, not this job")
+    problem = None
+    if previous.get("initial_state") is None:
+        problem = f"run {run_id} never started, so there is no state to retry it with"
+    return RunInput(
+        previous.get("trigger") or "manual",
+        previous.get("initial_state"),
+        message_id=previous.get("message_id"),
+        upstream_run_id=previous.get("upstream_run_id"),
+        retry_of=run_id,
+        problem=problem,
+    )
+
+
 def retry_inputs(conn, latest: list[dict[str, Any]]) -> list[RunInput]:
     """Inputs of a repeated task: the runs that did not succeed, or all when all did.
 
@@ -153,19 +182,4 @@ def retry_inputs(conn, latest: list[dict[str, Any]]) -> list[RunInput]:
     as a new ledger row pointing at the one it retries.
     """
     chosen = [row for row in latest if row["status"] != "success"] or latest
-    inputs = []
-    for row in chosen:
-        previous = runs.get_run(conn, row["id"]) or {}
-        inputs.append(
-            RunInput(
-                previous.get("trigger") or "manual",
-                previous.get("initial_state"),
-                message_id=previous.get("message_id"),
-                upstream_run_id=previous.get("upstream_run_id"),
-                retry_of=row["id"],
-                problem=None
-                if previous.get("initial_state") is not None
-                else f"run {row['id']} never started, so there is no state to retry it with",
-            )
-        )
-    return inputs
+    return [repeat_input(conn, row["id"]) for row in chosen]

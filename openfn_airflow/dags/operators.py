@@ -51,6 +51,18 @@ def task_trigger(kind: str, context: Any) -> TaskTrigger:
     )
 
 
+def mark_unfinished_runs(context: Any) -> None:
+    """Failure callback of the job task: runs it left 'running' lost their process (exit 5).
+
+    Airflow calls it also when the task process was killed (out of memory, worker lost), where
+    the operator itself could not record anything.
+    """
+    ti = context["ti"]
+    with connect() as conn:
+        runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
+        conn.commit()
+
+
 class OpenFnJobOperator(BaseOperator):
     """Run one OpenFn job for every input this DAG run carries, one ledger row per input.
 
