@@ -1,4 +1,8 @@
-"""Keep credentials out of logs: every string in a run's configuration is shown as ``***``."""
+"""Keep credentials out of logs: every string in a run's configuration is shown as ``***``.
+
+Except the base URL: it says where a request went, which a log needs, and it is not a secret.
+A base URL holding credentials (``https://user:pass@host``) is still hidden whole.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
+PUBLIC_KEYS = frozenset({"baseUrl", "base_url"})
 
 
 def secret_values(configuration: Any) -> list[str]:
@@ -48,7 +53,9 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            if key in PUBLIC_KEYS and isinstance(item, str) and "@" not in item:
+                continue
             yield from _strings(item)
     elif isinstance(value, list | tuple):
         for item in value:

@@ -132,11 +132,16 @@ def test_status_400_and_above_fail_the_run_with_a_useful_line(api):
     assert result.exit_code == 1
     assert result.status == "failed"
     assert result.final_state is None
-    # The base URL is a configuration string, so it is masked like every other one.
-    assert result.error.startswith("HTTPError: POST ***/patients -> 422 Unprocessable Entity")
+    # The base URL is shown (it says where the request went); the credentials are not.
+    assert result.error.startswith(
+        "HTTPError: POST https://api.example.org/v1/patients -> 422 Unprocessable Entity"
+    )
     assert "name is required" in result.error
-    assert "Error in operation 1 of 1 (POST /patients): HTTPError: POST ***/patients" in result.log
-    assert "HTTP POST ***/patients -> 422" in result.log
+    assert (
+        "Error in operation 1 of 1 (POST /patients): HTTPError: POST https://api.example.org/v1/patients"
+        in result.log
+    )
+    assert "HTTP POST https://api.example.org/v1/patients -> 422" in result.log
 
 
 def test_http_error_carries_status_and_body(api):
@@ -172,7 +177,10 @@ def test_errors_map_accepts_or_names_statuses(api):
         transport=api.transport,
     )
     assert named.exit_code == 1
-    assert named.error == "HTTPError: Patient not found (GET ***/x -> 404 Not Found)"
+    assert (
+        named.error
+        == "HTTPError: Patient not found (GET https://api.example.org/v1/x -> 404 Not Found)"
+    )
 
 
 def test_json_body_is_the_default_and_lazy_values_resolve(api):
@@ -286,7 +294,7 @@ class TestTestMode:
             transport=transport,
         )
         assert result.exit_code == 0, result.log
-        assert 'TEST MODE: POST ***/sync {"a":1} (not sent)' in result.log
+        assert 'TEST MODE: POST https://api.example.org/v1/sync {"a":1} (not sent)' in result.log
         assert "TEST MODE: GET https://other.example/y (not sent)" in result.log
         assert result.final_state["data"] == {}
         assert result.final_state["response"]["status_code"] == 200
@@ -343,3 +351,10 @@ def test_run_timeout_stops_a_request_in_flight(local_server):
     result = run_job([get(local_server + "/slow")], {}, timeout=0.3)
     assert result.exit_code == 2
     assert time.monotonic() - started < 1.0
+
+
+def test_a_base_url_holding_credentials_is_hidden(api):
+    config = {"baseUrl": "https://bob:hunter22@api.example.org/v1"}
+    result = run_job([get("/x")], {}, configuration=config, transport=api.transport)
+    assert "hunter22" not in result.log
+    assert "HTTP GET ***/x" in result.log
