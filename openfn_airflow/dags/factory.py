@@ -160,11 +160,18 @@ def build_job_dag(project: Project, job: Job) -> DAG:
     return dag
 
 
-def build_project_dags(project: Project) -> tuple[dict[str, DAG], list[str]]:
-    """Build every valid job's DAG in isolation: one job that fails does not hide the others."""
+def build_project_dags(
+    project: Project, only_dag_id: str | None = None
+) -> tuple[dict[str, DAG], list[str]]:
+    """Build every valid job's DAG in isolation: one job that fails does not hide the others.
+
+    ``only_dag_id``: build just that DAG (a task process needs only its own).
+    """
     dags: dict[str, DAG] = {}
     errors: list[str] = []
     for job in project.jobs.values():
+        if only_dag_id is not None and dag_id_for(project.name, job.name) != only_dag_id:
+            continue
         try:
             dag = build_job_dag(project, job)
         except Exception as exc:

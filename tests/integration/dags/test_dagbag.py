@@ -344,3 +344,13 @@ def test_two_projects_with_one_name_are_an_import_error(tmp_path):
     path, text = only_import_error(bag)
     assert Path(path).name == "openfn_spec_check.py"
     assert 'the project name "same" is also used by' in text
+
+
+def test_a_task_process_builds_only_its_own_dag(monkeypatch):
+    """Airflow names the DAG a task process parses for; the loader builds just that one."""
+    from openfn_airflow.dags.loader import load_dags
+
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "openfn__example__sync-cases")
+    assert list(load_dags(REPO / "dags")) == ["openfn__example__sync-cases"]
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "some_other_dag")
+    assert len(load_dags(REPO / "dags")) == 6
