@@ -181,5 +181,5 @@ def claim_pending_runs(
 
 
 def set_initial_state(conn: psycopg.Connection[Any], run_id: int, initial_state: Any) -> None:
-    """Record the initial state of a claimed run (without ``configuration``)."""
+    """Record the initial state of a claimed run (without ``configuration``) as it starts."""
     execute(conn, "set_initial_state", run_id=run_id, initial_state=_jsonb(initial_state))

@@ -109,4 +109,5 @@ WHERE id IN (
 RETURNING id, message_id;
 
 -- set_initial_state --
-UPDATE openfn_run SET initial_state = %(initial_state)s WHERE id = %(run_id)s;
+-- A claimed run starts when its job does, not when its DAG run claimed it with the others.
+UPDATE openfn_run SET initial_state = %(initial_state)s, started_at = now() WHERE id = %(run_id)s;
