@@ -21,7 +21,16 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 ADMIN_URL = os.environ.get("OPENFN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATABASE = "openfn_bench"
+
+
+def _script_name() -> str:
+    stem = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "bench"
+    return "".join(c if c.isalnum() else "_" for c in stem.lower()) or "bench"
+
+
+# One database per bench script (openfn_bench_runtime, openfn_bench_inbox, ...): benches run by
+# different people at the same time must not drop each other's database.
+DATABASE = os.environ.get("OPENFN_BENCH_DB") or f"openfn_bench_{_script_name()}"
 MIGRATE_TIMEOUT = 600
 
 
@@ -40,7 +49,7 @@ def _url(driver: str) -> str:
 
 def configure() -> Environment:
     """Point this process (and the Airflow processes it starts) at the bench's home and database."""
-    home = Path(tempfile.mkdtemp(prefix="openfn-bench-"))
+    home = Path(tempfile.mkdtemp(prefix=f"openfn-bench-{_script_name()}-"))
     env = Environment(
         home=home,
         dags_folder=home / "dags",
@@ -49,8 +58,12 @@ def configure() -> Environment:
     )
     if "airflow" in sys.modules:
         raise RuntimeError("airflow was imported before the bench could configure it")
+    # A pip-installed package ships bytecode; this editable install under PYTHONDONTWRITEBYTECODE
+    # would make every task process compile our modules again. Cache it outside the repo instead.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ.update(
         {
+            "PYTHONPYCACHEPREFIX": str(env.home / "pycache"),
             "AIRFLOW_HOME": str(env.home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": env.sqlalchemy_url,
             "AIRFLOW__OPENFN__DATABASE_URL": env.sqlalchemy_url,

@@ -19,6 +19,9 @@ def report_phases(phases: list[Phase]) -> None:
             f"    {p.runs} runs in {p.seconds:.1f} s = {p.rate:.2f} runs/s"
             f" ({p.failed} not successful); registering the events took {p.register_seconds:.1f} s"
         )
+        print(
+            f"    machine load (1-minute load average): {p.load[0]:.1f} at the commit, {p.load[1]:.1f} at the end"
+        )
         if p.dag_run_seconds is not None:
             print(f"    last DAG run success {p.dag_run_seconds:.1f} s after the commit")
         print(
@@ -29,6 +32,8 @@ def report_phases(phases: list[Phase]) -> None:
         if p.stats is not None:
             for line in p.stats.lines():
                 print(f"    {line}")
+        for note in p.notes:
+            print(f"    {note}")
 
 
 def _row(measure: str, ours: str, base: str, ratio: str, target: str, met: bool | None) -> str:

@@ -86,6 +86,35 @@ def breakdown(conn: psycopg.Connection, logs: Path, dag_id: str, run_ids: list[s
     )
 
 
+LEDGER_TIMES = """
+SELECT started_at, finished_at FROM openfn_run
+WHERE message_id = ANY(%(ids)s) AND finished_at IS NOT NULL
+ORDER BY finished_at
+"""
+PACE_WINDOW = 1000
+
+
+def ledger_pace(conn: psycopg.Connection, message_ids: list[int]) -> str:
+    """Ledger runs per second from the first start to the last finish, and early vs late."""
+    conn.rollback()
+    rows = conn.execute(LEDGER_TIMES, {"ids": message_ids}).fetchall()
+    if len(rows) < 2:
+        return "ledger pace: too few runs"
+    span = (rows[-1]["finished_at"] - min(r["started_at"] for r in rows)).total_seconds()
+    text = f"ledger pace: {len(rows) / span:.1f} runs/s from the first start to the last finish"
+    if len(rows) >= 3 * PACE_WINDOW:
+        first, last = rows[:PACE_WINDOW], rows[-PACE_WINDOW:]
+        text += (
+            f"; first {PACE_WINDOW} runs {_pace(first):.1f} runs/s,"
+            f" last {PACE_WINDOW} {_pace(last):.1f} runs/s"
+        )
+    return text
+
+
+def _pace(rows: list[dict]) -> float:
+    return (len(rows) - 1) / (rows[-1]["finished_at"] - rows[0]["finished_at"]).total_seconds()
+
+
 def parse_times_ms(logs: Path, dag_id: str, run_ids: list[str]) -> list[float]:
     """``dag_file_parse_ms`` of each task log (JSON lines) of these DAG runs."""
     found: list[float] = []

@@ -8,7 +8,7 @@ Run it from the repository root (``make bench`` does the same)::
 (a) In-process: ``run_job`` per run against calling the same Python function directly (a trivial
     job as an operations list, as a job file, and as the operator calls it), and an ``http.get``
     job against httpx with a shared client (a local FakeApi). Best of 7; overhead in µs.
-(b) End to end: a fresh ``openfn_bench`` database (dropped and recreated, then
+(b) End to end: a fresh ``openfn_bench_runtime`` database (dropped and recreated, then
     ``airflow db migrate``), a temporary AIRFLOW_HOME and DAGs folder holding our DAG files,
     ``bench/project`` and the plain DAG ``bench/plain_dags/plain_partitioned.py``; the real
     api-server, scheduler and dag-processor (``tests/cluster.py``). Phases: plain DAG (baseline),
@@ -49,6 +49,7 @@ def machine() -> str:
 
 
 def run_scheduler_part(env: environment.Environment) -> tuple[list, int | None]:
+    import diagnosis
     import figures
     import scheduler_runs
 
@@ -58,6 +59,7 @@ def run_scheduler_part(env: environment.Environment) -> tuple[list, int | None]:
     environment.build_dags_folder(env)
     phases, peak_rss = scheduler_runs.run(env)
     figures.report_phases(phases)
+    diagnosis.report(env)
     return phases, peak_rss
 
 
