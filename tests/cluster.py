@@ -91,7 +91,11 @@ class Cluster:
         self._spawn("api-server", "api-server", "--port", str(self.port))
         self._spawn("dag-processor", "dag-processor")
         self._spawn("scheduler", "scheduler")
-        self.wait_healthy(timeout)
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()  # a fixture whose start fails never reaches its own stop()
+            raise
         return self
 
     def wait_healthy(self, timeout: float) -> None:
