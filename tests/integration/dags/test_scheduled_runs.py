@@ -191,6 +191,17 @@ def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
     )
     assert first["exit_code"] == 1
 
+    def task_state() -> str | None:
+        conn.rollback()
+        row = conn.execute(
+            "SELECT state FROM task_instance WHERE dag_id = 'openfn__core__intake' "
+            "AND run_id = %s AND task_id = 'run'",
+            [first["dag_run_id"]],
+        ).fetchone()
+        return row and row["state"]
+
+    # The ledger row is written before the task process exits: clear once Airflow says failed.
+    wait_for(lambda: task_state() == "failed", 120, "the task instance to fail", cluster)
     answer = cluster.api(
         "POST",
         "/dags/openfn__core__intake/clearTaskInstances",
@@ -202,6 +213,7 @@ def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
         },
     )
     assert answer.status_code == 200, answer.text
+    assert [ti["task_id"] for ti in answer.json()["task_instances"]] == ["run"]
 
     retry = wait_for(
         lambda: [r for r in finished_runs(conn, "intake") if r["retry_of"] == first["id"]],
