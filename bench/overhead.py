@@ -6,17 +6,19 @@ each kept, so a burst of noise on this shared machine hits both sides alike.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import runpy
+import subprocess
+import sys
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from openfn_airflow.fake_api import FakeApi
 from openfn_airflow.runtime import fn, run_job
 from openfn_airflow.runtime.adaptors.http import get
 
@@ -108,21 +110,45 @@ def trivial_timings() -> list[Timing]:
     ]
 
 
-def keep_alive(api: FakeApi) -> FakeApi:
-    """Answer HTTP/1.1 with keep-alive (FakeApi speaks HTTP/1.0: one connection per request).
-
-    Without TCP_NODELAY the separate writes of headers and body meet delayed ACKs: 40 ms each.
-    """
-    handler = api.RequestHandlerClass
+# The API runs in its own process: in this one its threads would fight the client for the GIL
+# and add whole switch intervals (5 ms) to some requests.
+_SERVER = """
+import sys
+from openfn_airflow.fake_api import FakeApi
+api = FakeApi()
+if sys.argv[1] == "keep-alive":
+    # FakeApi speaks HTTP/1.0 (a connection per request). Keep-alive also needs TCP_NODELAY:
+    # headers and body go out in two writes, which otherwise wait 40 ms for delayed ACKs.
     api.RequestHandlerClass = type(
-        "KeepAlive", (handler,), {"protocol_version": "HTTP/1.1", "disable_nagle_algorithm": True}
+        "KeepAlive",
+        (api.RequestHandlerClass,),
+        {"protocol_version": "HTTP/1.1", "disable_nagle_algorithm": True},
     )
-    return api
+print(api.url, flush=True)
+api.serve_forever()
+"""
 
 
-def http_timing(api: FakeApi, label: str) -> Timing:
-    """An http.get job against a local FakeApi, against httpx with one shared client."""
-    url = f"{api.url}/cases?since=2026-01-09T00:00:00Z"
+@contextlib.contextmanager
+def fake_api(mode: str) -> Iterator[str]:
+    """Start a FakeApi process on 127.0.0.1 (``keep-alive`` or ``new connection``); yield its URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, mode], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        if not url:
+            raise RuntimeError(f"the FakeApi process exited with {server.wait()}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def http_timing(base_url: str, label: str) -> Timing:
+    """An http.get job against the FakeApi, against httpx with one shared client."""
+    url = f"{base_url}/cases?since=2026-01-09T00:00:00Z"
     operations = [get(url)]
     state = message_state()
     with httpx.Client() as client:
@@ -140,12 +166,9 @@ def http_timing(api: FakeApi, label: str) -> Timing:
 
 def http_timings() -> list[Timing]:
     timings = []
-    for label, make in (("keep-alive", lambda: keep_alive(FakeApi())), ("new connection", FakeApi)):
-        api = make().start()
-        try:
-            timings.append(http_timing(api, label))
-        finally:
-            api.stop()
+    for mode in ("keep-alive", "new connection"):
+        with fake_api(mode) as base_url:
+            timings.append(http_timing(base_url, mode))
     return timings
 
 

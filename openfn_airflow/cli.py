@@ -31,6 +31,106 @@ def _db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synced_project(conn, name: str) -> dict:
+    """Sync the registry from the DAGs folder, then return the project or raise StoreError."""
+    from openfn_airflow.inbox import settings
+    from openfn_airflow.inbox.registry import sync_projects
+    from openfn_airflow.store.errors import StoreError
+    from openfn_airflow.store.projects import get_project
+
+    folder = settings.dags_folder()
+    names = sync_projects(conn, folder, prune=False)
+    conn.commit()
+    project = get_project(conn, name)
+    if project is None:
+        known = ", ".join(names) or "none"
+        raise StoreError(f"no project named {name!r} under {folder} (projects there: {known})")
+    return project
+
+
+def _inbox_url(args: argparse.Namespace) -> int:
+    from openfn_airflow.inbox import settings
+    from openfn_airflow.store.database import connect
+
+    with connect() as conn:
+        project = _synced_project(conn, args.project)
+    print(settings.inbox_url(project["inbox_id"]))
+    return 0
+
+
+def _auth_list(args: argparse.Namespace) -> int:
+    from openfn_airflow.store.auth_methods import list_auth_methods
+    from openfn_airflow.store.database import connect
+
+    with connect() as conn:
+        _synced_project(conn, args.project)
+        methods = list_auth_methods(conn, args.project)
+    if not methods:
+        print(f"{args.project}: no auth methods, the inbox takes every request")
+        return 0
+    print(f"{'ID':>6}  {'KIND':8} {'USER':16} {'SECRET':10} {'CREATED':20} {'LAST USED':20} STATE")
+    for method in methods:
+        state = "revoked" if method["revoked_at"] else "active"
+        used = (
+            method["last_used_at"].strftime("%Y-%m-%d %H:%M:%S")
+            if method["last_used_at"]
+            else "never"
+        )
+        print(
+            f"{method['id']:>6}  {method['kind']:8} {method['username'] or '-':16} "
+            f"{'...' + method['secret_hint']:10} {method['created_at']:%Y-%m-%d %H:%M:%S}  "
+            f"{used:20} {state}"
+        )
+    return 0
+
+
+def _auth_add(args: argparse.Namespace) -> int:
+    from openfn_airflow.inbox import auth_methods
+    from openfn_airflow.store.database import connect
+
+    with connect() as conn:
+        _synced_project(conn, args.project)
+        if args.auth_command == "add-key":
+            method, secret = auth_methods.add_api_key(conn, args.project)
+            how = "send it as the x-api-key header"
+        elif args.auth_command == "add-basic":
+            try:
+                method, secret = auth_methods.add_basic(conn, args.project, args.user)
+            except ValueError as exc:
+                print(f"openfn-airflow: {exc}", file=sys.stderr)
+                return 1
+            how = f"the password of user {args.user} (Authorization: Basic)"
+        else:
+            method, secret = auth_methods.add_webhook(conn, args.project)
+            how = "the Standard Webhooks signing secret"
+        conn.commit()
+    print(secret)
+    print(
+        f"auth method {method['id']} added to {args.project}: {how}. It is shown only this once.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _auth_revoke(args: argparse.Namespace) -> int:
+    from openfn_airflow.store.auth_methods import revoke_auth_method
+    from openfn_airflow.store.database import connect
+
+    with connect() as conn:
+        _synced_project(conn, args.project)
+        revoked = revoke_auth_method(conn, args.project, args.method_id)
+        conn.commit()
+    if not revoked:
+        print(
+            f"openfn-airflow: {args.project} has no active auth method {args.method_id} "
+            "(see `openfn-airflow auth list`)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"auth method {args.method_id} of {args.project} revoked")
+    return 0
+
+
 def _standalone(args: argparse.Namespace) -> int:
     from openfn_airflow import standalone
 
@@ -50,6 +150,34 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = db_commands.add_parser("migrate", help="create or upgrade the openfn tables")
     migrate.add_argument("--url", help="PostgreSQL URL (default: Airflow's metadata database)")
     migrate.set_defaults(func=_db_migrate)
+
+    inbox_url = commands.add_parser("inbox-url", help="print the inbox URL of a project")
+    inbox_url.add_argument("project")
+    inbox_url.set_defaults(func=_inbox_url)
+
+    auth = commands.add_parser("auth", help="a project inbox's auth methods")
+    auth_commands = auth.add_subparsers(dest="auth_command", required=True)
+    listing = auth_commands.add_parser("list", help="list the auth methods (never the secrets)")
+    listing.add_argument("project")
+    listing.set_defaults(func=_auth_list)
+    add_key = auth_commands.add_parser("add-key", help="add an API key (printed once)")
+    add_key.add_argument("project")
+    add_key.set_defaults(func=_auth_add)
+    add_basic = auth_commands.add_parser(
+        "add-basic", help="add a basic-auth user (the generated password is printed once)"
+    )
+    add_basic.add_argument("project")
+    add_basic.add_argument("user")
+    add_basic.set_defaults(func=_auth_add)
+    add_webhook = auth_commands.add_parser(
+        "add-webhook", help="add a Standard Webhooks signing secret (printed once)"
+    )
+    add_webhook.add_argument("project")
+    add_webhook.set_defaults(func=_auth_add)
+    revoke = auth_commands.add_parser("revoke", help="revoke an auth method at once")
+    revoke.add_argument("project")
+    revoke.add_argument("method_id", type=int)
+    revoke.set_defaults(func=_auth_revoke)
 
     standalone = commands.add_parser(
         "standalone", help="run PostgreSQL, Airflow and the example project on this machine"

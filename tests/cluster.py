@@ -2,6 +2,7 @@
 
 A ``Cluster`` starts the processes against a given PostgreSQL database and DAGs folder, waits
 until the api-server answers and the execution API is warm, and stops the whole process groups.
+``wait_for`` polls a condition while checking that the processes still run.
 """
 
 from __future__ import annotations
@@ -14,11 +15,75 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 VENV_BIN = Path(sys.executable).parent
+T = TypeVar("T")
+
+
+def wait_for(
+    predicate: Callable[[], T], timeout: float, what: str, cluster: Cluster | None = None
+) -> T:
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``.
+
+    With a cluster, a process that died fails at once with the tail of its log.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if cluster is not None:
+            cluster.check_alive()
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def count_dags(db_url: str, prefix: str) -> int:
+    """How many DAGs whose id starts with ``prefix`` Airflow holds and does not call stale."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM dag WHERE starts_with(dag_id, %s) AND NOT is_stale", [prefix]
+        ).fetchone()
+        return row[0] if row else 0
+
+
+def fresh_start(db_url: str) -> None:
+    """Empty the openfn_* tables and the scheduler's asset queues, before starting a cluster.
+
+    Earlier test modules leave auth methods, messages and runs behind, DAG runs a stopped
+    scheduler left queued or running, and events that no scheduler consumed (``dag.test()`` runs,
+    dispatcher tests); a scheduler started now would run their DAGs in the middle of the tests
+    that start it.
+    """
+    import psycopg
+
+    empty_openfn_tables(db_url)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM asset_partition_dag_run WHERE created_dag_run_id IS NULL")
+        conn.execute("DELETE FROM asset_dag_run_queue")
+        conn.execute("DELETE FROM dag_run WHERE state IN ('queued', 'running')")
+
+
+def empty_openfn_tables(db_url: str) -> None:
+    """Empty the openfn_* tables (ids restart at 1)."""
+    import psycopg
+    from psycopg import sql
+
+    from openfn_airflow.store.schema import TABLES
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(name) for name in TABLES)
+            )
+        )
 
 
 def free_port() -> int:

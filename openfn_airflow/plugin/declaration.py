@@ -1,13 +1,35 @@
 """The Airflow plugin declaration: what openfn-airflow adds to Airflow's api-server and UI.
 
 Registered once, through the ``airflow.plugins`` entry point of the package (not the plugins
-folder). It does no work at import time; the inbox, API and views arrive with later issues.
+folder). Every Airflow process imports this module when it loads plugins (the scheduler, the
+dag-processor, workers), so it imports nothing heavy and builds nothing: the FastAPI app is built
+the first time the api-server asks for ``fastapi_apps``.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
+
+URL_PREFIX = "/openfn"
+
+
+@functools.cache
+def _fastapi_apps() -> list[dict[str, Any]]:
+    from openfn_airflow.plugin.app import create_app
+
+    return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "OpenFn"}]
+
+
+class _LazyFastAPIApps:
+    """A class attribute that builds the app on first read (``plugins_manager.get_fastapi_plugins``)."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> list[dict[str, Any]]:
+        return _fastapi_apps()
 
 
 class OpenFnPlugin(AirflowPlugin):
     name = "openfn"
+    fastapi_apps = _LazyFastAPIApps()  # type: ignore[assignment]

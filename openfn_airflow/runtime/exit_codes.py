@@ -35,3 +35,24 @@ def status_for(exit_code: int) -> str:
         return _STATUS[ExitCode(exit_code)]
     except ValueError:
         return "crashed"
+
+
+_MEANING = {
+    ExitCode.SUCCESS: "success",
+    ExitCode.JOB_ERROR: "the job raised an error",
+    ExitCode.TIMEOUT: "the job ran past its timeout and was stopped",
+    ExitCode.COULD_NOT_START: "the run could not start (missing input, message or credential)",
+    ExitCode.NOT_SAVED: "the job finished but its run record could not be saved",
+    ExitCode.UNEXPECTED: "unexpected error (the task process ended or the runtime failed)",
+    ExitCode.LOAD_ERROR: "the job file does not load (syntax or import error)",
+}
+
+
+def meaning_of(exit_code: int | None) -> str | None:
+    """Return what an exit code means, in words a user reads next to it; None when there is none."""
+    if exit_code is None:
+        return None
+    try:
+        return _MEANING[ExitCode(exit_code)]
+    except ValueError:
+        return f"unknown exit code {exit_code}"

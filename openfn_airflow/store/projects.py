@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from openfn_airflow.store.errors import StoreError
-from openfn_airflow.store.queries import fetch_one
+from openfn_airflow.store.queries import fetch_all, fetch_one
 
 
 def ensure_project(conn: psycopg.Connection, name: str, inbox_id: str | None = None) -> str:
@@ -44,6 +44,14 @@ def get_project_by_inbox(conn: psycopg.Connection, inbox_id: str) -> dict[str, A
     except ValueError:
         return None
     return _with_text_inbox_id(fetch_one(conn, "get_project_by_inbox", inbox_id=parsed))
+
+
+def list_projects(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Return every project (``name``, ``inbox_id`` as text, ``created_at``) by name."""
+    rows = fetch_all(conn, "list_projects")
+    for row in rows:
+        row["inbox_id"] = str(row["inbox_id"])
+    return rows
 
 
 def _parse_uuid(value: str) -> uuid.UUID:

@@ -1,6 +1,8 @@
 """The SQL of the store: named blocks in ``sql/*.sql``, loaded once, run through one error mapping.
 
 A block starts with a line ``-- name --`` and runs to the next one; parameters are ``%(name)s``.
+A block may include another with the comment ``/* include other_block */`` (shared filter
+conditions, for instance), replaced by that block's text when the queries are loaded.
 ``schema.sql`` is the canonical DDL, not queries, and is read by ``schema.py`` instead.
 """
 
@@ -17,6 +19,7 @@ from psycopg.rows import dict_row
 from openfn_airflow.store.database import wrap_exceptions
 
 _BLOCK_HEADER = re.compile(r"^-- ([a-z][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
+_INCLUDE = re.compile(r"/\*\s*include ([a-z][a-z0-9_]*)\s*\*/")
 _NOT_QUERIES = {"schema.sql"}
 
 
@@ -44,7 +47,24 @@ def _all_queries() -> dict[str, str]:
             if name in queries:
                 raise ValueError(f"sql/{entry.name}: the query {name} is also defined elsewhere")
             queries[name] = sql
-    return queries
+    return expand_includes(queries)
+
+
+def expand_includes(blocks: dict[str, str]) -> dict[str, str]:
+    """Replace every ``/* include x */`` comment by the text of block ``x``; ValueError on a cycle."""
+
+    def expand(name: str, including: tuple[str, ...]) -> str:
+        if name in including:
+            raise ValueError(f"SQL block {name} includes itself: {' -> '.join((*including, name))}")
+
+        def replace(match: re.Match[str]) -> str:
+            if match[1] not in blocks:
+                raise ValueError(f"SQL block {name} includes {match[1]}, which does not exist")
+            return expand(match[1], (*including, name))
+
+        return _INCLUDE.sub(replace, blocks[name])
+
+    return {name: expand(name, ()) for name in blocks}
 
 
 def query(name: str) -> str:

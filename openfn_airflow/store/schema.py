@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 ALEMBIC_INI = MIGRATIONS_DIR / "alembic.ini"
 VERSION_TABLE = "openfn_alembic_version"
-TABLES = ("openfn_project", "openfn_message", "openfn_run")
+TABLES = (
+    "openfn_project",
+    "openfn_message",
+    "openfn_message_version",
+    "openfn_run",
+    "openfn_trigger",
+    "openfn_job",
+    "openfn_dispatch",
+    "openfn_auth_method",
+)
 # pg_advisory_xact_lock key held while migrating ("openfn" in ASCII); Airflow's own keys are small.
 MIGRATION_LOCK_ID = 0x6F70656E666E
 

@@ -222,10 +222,9 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def clean_db(db_url: str) -> None:
     """Empty the openfn_* tables (ids restart at 1) before the test."""
-    with psycopg.connect(db_url, autocommit=True) as admin:
-        admin.execute(
-            "TRUNCATE openfn_run, openfn_message, openfn_project RESTART IDENTITY CASCADE"
-        )
+    from cluster import empty_openfn_tables
+
+    empty_openfn_tables(db_url)
 
 
 @pytest.fixture

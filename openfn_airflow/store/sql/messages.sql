@@ -1,8 +1,11 @@
 -- Messages received by a project's inbox.
 
 -- insert_message --
-INSERT INTO openfn_message (project, body, headers, method, path, query)
-VALUES (%(project)s, %(body)s, %(headers)s, %(method)s, %(path)s, %(query)s)
+INSERT INTO openfn_message (project, body, headers, method, path, query, search_vector)
+VALUES (
+    %(project)s, %(body)s, %(headers)s, %(method)s, %(path)s, %(query)s,
+    jsonb_to_tsvector('simple', %(body)s::jsonb, '["string", "numeric"]')
+)
 RETURNING id;
 
 -- get_message --

@@ -17,3 +17,6 @@ WHERE name = %(name)s;
 SELECT name, inbox_id, created_at
 FROM openfn_project
 WHERE inbox_id = %(inbox_id)s::uuid;
+
+-- list_projects --
+SELECT name, inbox_id, created_at FROM openfn_project ORDER BY name;

@@ -5,7 +5,9 @@
 CREATE TABLE openfn_project (
     name text PRIMARY KEY,
     inbox_id uuid NOT NULL UNIQUE,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- Fingerprint of the spec the registry (openfn_trigger, openfn_job) was last synced from.
+    spec_hash text
 );
 
 CREATE TABLE openfn_message (
@@ -16,10 +18,101 @@ CREATE TABLE openfn_message (
     method text,
     path text,
     query jsonb,
-    received_at timestamptz NOT NULL DEFAULT now()
+    received_at timestamptz NOT NULL DEFAULT now(),
+    -- Full-text search over the body's strings and numbers; computed in the insert.
+    search_vector tsvector,
+    idempotency_key text,
+    -- The first answer, given again to a repeat with the same idempotency key.
+    response jsonb,
+    content_type text,
+    size_bytes integer
 );
 
 CREATE INDEX openfn_message_project_id_idx ON openfn_message (project, id);
+CREATE UNIQUE INDEX openfn_message_idempotency_key_idx
+    ON openfn_message (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX openfn_message_search_vector_idx ON openfn_message USING gin (search_vector);
+CREATE INDEX openfn_message_body_idx ON openfn_message USING gin (body jsonb_path_ops);
+CREATE INDEX openfn_message_project_received_idx
+    ON openfn_message (project, received_at DESC, id DESC);
+-- Messages stored without a search vector (by paths other than the inbox, or edited): the
+-- dispatcher fills them in.
+CREATE INDEX openfn_message_unindexed_idx ON openfn_message (id) WHERE search_vector IS NULL;
+
+-- Earlier bodies of edited messages: who changed them and when.
+CREATE TABLE openfn_message_version (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id bigint NOT NULL REFERENCES openfn_message (id) ON DELETE CASCADE,
+    body jsonb NOT NULL,
+    changed_by text,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX openfn_message_version_message_id_idx ON openfn_message_version (message_id, id);
+
+-- The message-filter triggers of every project, synced from the specs (inbox/registry.py).
+CREATE TABLE openfn_trigger (
+    project text NOT NULL,
+    name text NOT NULL,
+    criteria jsonb NOT NULL,
+    exclude jsonb,
+    PRIMARY KEY (project, name)
+);
+
+-- Every non-archived job of every project, synced from the specs (inbox/registry.py).
+CREATE TABLE openfn_job (
+    project text NOT NULL,
+    name text NOT NULL,
+    trigger text,
+    autoprocess boolean NOT NULL DEFAULT true,
+    runs text NOT NULL DEFAULT 'per-message' CHECK (runs IN ('per-message', 'batched')),
+    dag_id text NOT NULL,
+    enabled boolean NOT NULL DEFAULT true,
+    PRIMARY KEY (project, name)
+);
+
+CREATE INDEX openfn_job_project_trigger_idx ON openfn_job (project, trigger);
+
+-- The outbox: one row per (message, matched trigger), turned into asset events by the dispatcher.
+-- Dispatched rows stay: they are the message's matches.
+CREATE TABLE openfn_dispatch (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id bigint NOT NULL REFERENCES openfn_message (id) ON DELETE CASCADE,
+    project text NOT NULL,
+    trigger text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    attempts integer NOT NULL DEFAULT 0,
+    not_before timestamptz NOT NULL DEFAULT now(),
+    dispatched_at timestamptz,
+    last_error text
+);
+
+-- What the dispatcher claims: only pending rows, so dispatched history does not slow it down.
+CREATE INDEX openfn_dispatch_pending_idx ON openfn_dispatch (not_before, id)
+    WHERE dispatched_at IS NULL;
+-- A message's matches, and what ON DELETE CASCADE uses.
+CREATE INDEX openfn_dispatch_message_id_idx ON openfn_dispatch (message_id);
+
+-- Inbox auth methods: a project with none active takes any request.
+CREATE TABLE openfn_auth_method (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('api_key', 'basic', 'webhook')),
+    username text,
+    -- api_key: sha256 hex of the key; basic: scrypt hash of the password; webhook: NULL.
+    secret_hash text,
+    -- webhook: the signing secret encrypted with Airflow's fernet key (it must be read to verify).
+    secret_encrypted text,
+    secret_hint text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz,
+    last_used_at timestamptz,
+    CHECK ((kind = 'basic') = (username IS NOT NULL)),
+    CHECK ((kind = 'webhook') = (secret_encrypted IS NOT NULL AND secret_hash IS NULL))
+);
+
+CREATE INDEX openfn_auth_method_project_idx ON openfn_auth_method (project)
+    WHERE revoked_at IS NULL;
 
 CREATE TABLE openfn_run (
     -- Monotonic: bulk retry selects id ranges.
@@ -58,3 +151,8 @@ CREATE INDEX openfn_run_message_id_idx ON openfn_run (message_id);
 CREATE INDEX openfn_run_dag_run_idx ON openfn_run (dag_id, dag_run_id);
 -- What ON DELETE SET NULL uses when runs are deleted; most runs are not retries.
 CREATE INDEX openfn_run_retry_of_idx ON openfn_run (retry_of) WHERE retry_of IS NOT NULL;
+-- Run log search: the expression run_search.sql filters with (only a log's first 256 KiB).
+CREATE INDEX openfn_run_log_search_idx
+    ON openfn_run USING gin (to_tsvector('simple'::regconfig, left(log, 262144)));
+-- A project's runs by date: usage per day, date-range lists.
+CREATE INDEX openfn_run_project_created_at_idx ON openfn_run (project, created_at);

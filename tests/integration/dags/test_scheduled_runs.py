@@ -7,59 +7,37 @@ inbox dispatcher does and read the ledger.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
-from cluster import Cluster
-from conftest import DAGS_FOLDER
+from cluster import Cluster, count_dags, fresh_start, wait_for
 from factories import make_message
 
 from openfn_airflow.store import runs
 
+# The temporary DAGs folder the integration conftest made (dags/ plus the test projects).
+DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
 CORE_JOBS = 13  # every job of tests/integration/projects/core/project.yaml
 FINISHED = ("success", "failed", "killed", "crashed", "lost")
 
 
-def wait_for(predicate, timeout: float, what: str, cluster: Cluster | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if cluster is not None:
-            cluster.check_alive()
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
-    import psycopg
-
     home: Path = tmp_path_factory.mktemp("airflow-home")
-    # dag.test() runs earlier in the session emitted success / failure events that no scheduler
-    # consumed; a scheduler started now would run their downstream jobs in the middle of these
-    # tests, so the queues start empty.
-    with psycopg.connect(db_url, autocommit=True) as admin:
-        admin.execute("DELETE FROM asset_partition_dag_run WHERE created_dag_run_id IS NULL")
-        admin.execute("DELETE FROM asset_dag_run_queue")
+    fresh_start(db_url)
     started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
     started.started_at = time.time()
-
-    def parsed():
-        with psycopg.connect(db_url) as conn:
-            return (
-                conn.execute(
-                    "SELECT count(*) FROM dag WHERE dag_id LIKE 'openfn__core__%%' AND NOT is_stale"
-                ).fetchone()[0]
-                == CORE_JOBS
-            )
-
     try:
-        wait_for(parsed, 180, "the core project's DAGs to be parsed", started)
+        wait_for(
+            lambda: count_dags(db_url, "openfn__core__") == CORE_JOBS,
+            180,
+            "the core project's DAGs to be parsed",
+            started,
+        )
         yield started
     finally:
         started.stop()

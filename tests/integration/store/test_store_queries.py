@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openfn_airflow.store.queries import parse_blocks, query
+from openfn_airflow.store.queries import expand_includes, parse_blocks, query
 
 pytestmark = pytest.mark.integration
 
@@ -25,3 +25,24 @@ def test_queries_of_every_file_are_loaded_but_not_the_schema():
     assert query("insert_message").startswith("INSERT INTO openfn_message")
     with pytest.raises(KeyError, match="no SQL block named 'create_tables'"):
         query("create_tables")
+
+
+def test_a_block_can_include_another():
+    blocks = {"filters": "a = %(a)s", "select": "SELECT 1 WHERE /* include filters */ AND b"}
+    assert expand_includes(blocks)["select"] == "SELECT 1 WHERE a = %(a)s AND b"
+
+
+def test_an_include_of_nothing_or_of_itself_is_an_error():
+    with pytest.raises(ValueError, match="includes nope, which does not exist"):
+        expand_includes({"a": "/* include nope */"})
+    with pytest.raises(ValueError, match="includes itself: a -> b -> a"):
+        expand_includes({"a": "/* include b */", "b": "/* include a */"})
+
+
+def test_no_parameter_hides_in_a_comment():
+    # COPY binds parameters client-side: a value with a newline inside a -- comment would end
+    # the comment and run as SQL.
+    for name in ("export_messages", "export_runs", "search_messages", "search_runs"):
+        for line in query(name).splitlines():
+            comment = line.partition("--")[2]
+            assert "%(" not in comment, (name, line)

@@ -1,0 +1,342 @@
+"""Turn an inbox request body into the JSON a message stores. Pure: no database, no Airflow.
+
+JSON is stored as sent. Forms become objects (a repeated key becomes a list). XML becomes JSON the
+way OpenFn did it: the root element is the only key, attributes are ``@name`` keys, text beside
+attributes or child elements is ``#text``, repeated elements become lists and an empty element is
+null. OpenRosa submissions (multipart with an ``xml_submission_file`` part) store that XML. Every
+refusal is an ``InboxError`` with the HTTP status it answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
+
+import defusedxml
+import defusedxml.sax
+
+from openfn_airflow.inbox.errors import InboxError
+
+OPENROSA_PART = "xml_submission_file"
+_JSON_TYPES = ("application/json", "text/json")
+_XML_TYPES = ("application/xml", "text/xml")
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_MULTIPART_TYPE = "multipart/form-data"
+# Escapes that Python accepts but PostgreSQL's jsonb refuses: NUL and unpaired surrogates.
+_JSONB_UNSAFE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_UNSAFE_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    """A body ready to store: ``json_text`` is what goes into the jsonb column."""
+
+    body: Any
+    json_text: str
+    content_type: str  # the media type it was parsed as, e.g. "application/json"
+    size_bytes: int  # after decompression
+
+
+def parse_body(
+    raw: bytes,
+    headers: Mapping[str, str],
+    *,
+    max_bytes: int,
+    query: Mapping[str, Any] | None = None,
+    openrosa: bool = False,
+) -> ParsedBody:
+    """Parse a request body by its Content-Type (and Content-Encoding) header.
+
+    ``headers`` have lower-case names. An empty body takes the query parameters as the message,
+    as OpenFn's inbox did. ``openrosa``: only an OpenRosa multipart submission is accepted.
+    """
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
+    data = _decode_content(raw, headers.get("content-encoding", ""), max_bytes)
+    media_type, params = media_type_of(headers.get("content-type", ""))
+    if openrosa:
+        if media_type != _MULTIPART_TYPE:
+            raise InboxError(
+                415,
+                "unsupported_media_type",
+                f"an OpenRosa submission is multipart/form-data with an {OPENROSA_PART} part, "
+                f"not {media_type or 'a body without Content-Type'}",
+            )
+        return _multipart(data, headers.get("content-type", ""), openrosa=True)
+    if not data.strip():
+        if query:
+            return _as_json(dict(query), "application/x-www-form-urlencoded", len(data))
+        raise InboxError(
+            400, "empty_body", "the body is empty: POST JSON, a form or XML (or query parameters)"
+        )
+    if not media_type:
+        media_type = _sniff(data)
+    if media_type in _JSON_TYPES or media_type.endswith("+json"):
+        return _json(data)
+    if media_type in _XML_TYPES or media_type.endswith("+xml"):
+        return _as_json(parse_xml(data), media_type, len(data))
+    if media_type == _FORM_TYPE:
+        return _as_json(_form(data, params.get("charset", "utf-8")), media_type, len(data))
+    if media_type == _MULTIPART_TYPE:
+        return _multipart(data, headers.get("content-type", ""), openrosa=False)
+    raise InboxError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {media_type} is not supported: send application/json, "
+        "application/x-www-form-urlencoded, application/xml or an OpenRosa multipart submission",
+    )
+
+
+def media_type_of(value: str) -> tuple[str, dict[str, str]]:
+    """Split a Content-Type header into its lower-case media type and its parameters."""
+    kind, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for item in rest.split(";"):
+        name, sep, param = item.partition("=")
+        if sep:
+            params[name.strip().lower()] = param.strip().strip('"')
+    return kind.strip().lower(), params
+
+
+def _too_large(max_bytes: int) -> InboxError:
+    return InboxError(
+        413,
+        "payload_too_large",
+        f"the body is larger than {max_bytes} bytes ([openfn] inbox_max_body_bytes)",
+    )
+
+
+def _decode_content(raw: bytes, encoding_header: str, max_bytes: int) -> bytes:
+    encodings = [e.strip().lower() for e in encoding_header.split(",") if e.strip()]
+    data = raw
+    for encoding in reversed(encodings):  # the last one applied is undone first
+        if encoding == "identity":
+            continue
+        if encoding in ("gzip", "x-gzip"):
+            data = _inflate(data, zlib.MAX_WBITS | 16, max_bytes, "gzip")
+        elif encoding == "deflate":
+            data = _inflate(data, zlib.MAX_WBITS, max_bytes, "deflate")
+        else:
+            raise InboxError(
+                415,
+                "unsupported_media_type",
+                f"Content-Encoding {encoding} is not supported: send gzip, deflate or no encoding",
+            )
+    return data
+
+
+def _inflate(data: bytes, wbits: int, max_bytes: int, name: str) -> bytes:
+    # Decompress at most one byte past the limit: a decompression bomb costs no more than that.
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise InboxError(
+            400, "invalid_body", f"the {name} body cannot be decompressed: {exc}"
+        ) from None
+    if len(out) > max_bytes:
+        raise InboxError(
+            413,
+            "payload_too_large",
+            f"the {name} body decompresses to more than {max_bytes} bytes "
+            "([openfn] inbox_max_body_bytes)",
+        )
+    if not inflater.eof:
+        raise InboxError(400, "invalid_body", f"the {name} body is truncated")
+    return out
+
+
+def _sniff(data: bytes) -> str:
+    first = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first in (b"{", b"["):
+        return "application/json"
+    if first == b"<":
+        return "application/xml"
+    raise InboxError(
+        415,
+        "unsupported_media_type",
+        "the request has no Content-Type and the body is neither JSON nor XML: "
+        "set Content-Type to application/json, application/x-www-form-urlencoded or application/xml",
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json(data: bytes) -> ParsedBody:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InboxError(
+            400, "invalid_body", f"the JSON body is not UTF-8 (byte {exc.start} is not valid)"
+        ) from None
+    try:
+        body = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InboxError(
+            400,
+            "invalid_body",
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+        ) from None
+    except ValueError as exc:  # NaN / Infinity
+        raise InboxError(400, "invalid_body", f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InboxError(400, "invalid_body", "invalid JSON: nested too deeply") from None
+    if _JSONB_UNSAFE_ESCAPE.search(text):
+        _check_storable(body)
+    # Stored as sent: PostgreSQL parses the text itself, numbers keep their exact digits.
+    return ParsedBody(body, text, "application/json", len(data))
+
+
+def _as_json(body: Any, content_type: str, size: int) -> ParsedBody:
+    _check_storable(body)
+    return ParsedBody(body, json.dumps(body, ensure_ascii=False), content_type, size)
+
+
+def _check_storable(value: Any) -> None:
+    """Refuse text PostgreSQL cannot store in jsonb (NUL, unpaired surrogates)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSAFE_CHAR.search(item):
+                raise InboxError(
+                    400,
+                    "invalid_body",
+                    "the body holds a NUL character or an unpaired UTF-16 surrogate, "
+                    "which cannot be stored",
+                )
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _form(data: bytes, charset: str) -> dict[str, Any]:
+    try:
+        text = data.decode(charset)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InboxError(
+            400, "invalid_body", f"the form body is not valid {charset}: {exc}"
+        ) from None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InboxError(400, "invalid_body", f"the form body cannot be decoded: {exc}") from None
+    return _fields(pairs)
+
+
+def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if name not in fields:
+            fields[name] = value
+        elif isinstance(fields[name], list):
+            fields[name].append(value)
+        else:
+            fields[name] = [fields[name], value]
+    return fields
+
+
+def _multipart(data: bytes, content_type: str, *, openrosa: bool) -> ParsedBody:
+    _, params = media_type_of(content_type)
+    if not params.get("boundary"):
+        raise InboxError(400, "invalid_body", "the multipart body has no boundary parameter")
+    envelope = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
+    message = BytesParser(policy=policy.HTTP).parsebytes(envelope + data)
+    parts = list(message.iter_parts()) if isinstance(message, EmailMessage) else []
+    if not parts:
+        raise InboxError(400, "invalid_body", "the multipart body has no parts")
+    pairs: list[tuple[str, str]] = []
+    submission: bytes | None = None
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        if name == OPENROSA_PART:
+            submission = content
+        elif part.get_filename() is None and isinstance(name, str):
+            charset = part.get_content_charset() or "utf-8"
+            try:
+                pairs.append((name, content.decode(charset)))
+            except (UnicodeDecodeError, LookupError):
+                raise InboxError(
+                    400, "invalid_body", f"the multipart field {name} is not valid {charset}"
+                ) from None
+        # Other files (an OpenRosa submission's photos, say) are not stored.
+    if submission is not None:
+        return _as_json(parse_xml(submission), "application/xml", len(data))
+    if openrosa:
+        raise InboxError(
+            400, "invalid_body", f"the OpenRosa submission has no {OPENROSA_PART} part"
+        )
+    return _as_json(_fields(pairs), _MULTIPART_TYPE, len(data))
+
+
+class _XmlToJson(ContentHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        # Each open element: its name, its members (attributes, then children), its text pieces.
+        self.stack: list[tuple[str, dict[str, Any], list[str]]] = []
+        self.root: dict[str, Any] = {}
+
+    def startElement(self, name: str, attrs: Any) -> None:
+        self.stack.append((name, {f"@{key}": attrs[key] for key in attrs.getNames()}, []))
+
+    def characters(self, content: str) -> None:
+        if self.stack:
+            self.stack[-1][2].append(content)
+
+    def endElement(self, name: str) -> None:
+        _, members, pieces = self.stack.pop()
+        text = "".join(pieces).strip()
+        value: Any
+        if members:
+            value = members
+            if text:
+                value["#text"] = text
+        else:
+            value = text or None
+        parent = self.stack[-1][1] if self.stack else self.root
+        if name not in parent:
+            parent[name] = value
+        elif isinstance(parent[name], list):
+            parent[name].append(value)
+        else:
+            parent[name] = [parent[name], value]
+
+
+def parse_xml(data: bytes) -> dict[str, Any]:
+    """Turn an XML document into JSON (``@attr`` keys, ``#text``); entities are refused."""
+    handler = _XmlToJson()
+    try:
+        # Namespaces stay as written: `xmlns` is an attribute and `jr:template` a name, as in OpenFn.
+        defusedxml.sax.parseString(
+            data, handler, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+    except SAXParseException as exc:
+        raise InboxError(
+            400,
+            "invalid_body",
+            f"invalid XML at line {exc.getLineNumber()}, column {(exc.getColumnNumber() or 0) + 1}: "
+            f"{exc.getMessage()}",
+        ) from None
+    except defusedxml.DefusedXmlException as exc:
+        raise InboxError(
+            400,
+            "invalid_body",
+            f"XML entity declarations and external references are refused ({exc})",
+        ) from None
+    return handler.root

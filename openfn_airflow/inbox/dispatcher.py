@@ -1,0 +1,182 @@
+"""Turn dispatch rows (the outbox) into asset events, exactly once, in every api-server process.
+
+A daemon thread LISTENs on ``openfn_dispatch`` (the inbox NOTIFYs when it commits a message
+that matched) and polls every ``[openfn] dispatch_poll_interval`` seconds besides. Each batch is
+ONE Airflow ORM transaction: claim due rows ``FOR UPDATE SKIP LOCKED``, register the events
+(``schedule_messages``) and mark the rows dispatched, then commit. A crash before the commit
+leaves the rows pending for the next dispatcher; several api-servers never take the same row.
+A trigger whose asset Airflow does not know yet (its DAG is not parsed) leaves its rows pending,
+retried with an exponential delay. The thread also syncs the registry every 10 s and fills in
+search vectors the inbox left out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from openfn_airflow.inbox import registry, settings
+from openfn_airflow.spec.models import ASSET_SCHEME
+from openfn_airflow.store import dispatch
+from openfn_airflow.store.database import connect, wrap_exceptions
+from openfn_airflow.store.queries import query
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "openfn_dispatch"
+REGISTRY_SYNC_SECONDS = 10.0
+MAX_RETRY_DELAY_SECONDS = 300
+INDEX_BATCH = 1000
+
+
+def trigger_asset_uri(project: str, trigger: str) -> str:
+    """The asset a message-filter trigger's jobs listen to (``Project.trigger_asset_uri``)."""
+    return f"{ASSET_SCHEME}://{project}/triggers/{trigger}"
+
+
+class Dispatcher:
+    """The outbox worker of one process: ``start()`` a daemon thread, ``stop()`` it.
+
+    Also a context manager (``with start_dispatcher(): ...`` stops it on exit).
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        batch_size: int | None = None,
+        poll_interval: float | None = None,
+        dags_folder: str | Path | None = None,
+        sync_registry: bool = True,
+    ) -> None:
+        self.url = url  # None: database_url(), read when the thread connects
+        self.batch_size = batch_size or settings.dispatch_batch_size()
+        self.poll_interval = poll_interval or settings.dispatch_poll_interval()
+        self.dags_folder = dags_folder
+        self.sync_registry = sync_registry
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_sync = 0.0
+
+    def start(self) -> Dispatcher:
+        """Start the thread (once); return self."""
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="openfn-dispatcher", daemon=True)
+            self._thread.start()
+        return self
+
+    def __enter__(self) -> Dispatcher:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread, letting a batch in progress commit (or roll back) first."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def dispatch_batch(self) -> int:
+        """Dispatch up to ``batch_size`` due rows in one transaction; return how many were claimed."""
+        from airflow.utils.session import create_session
+
+        from openfn_airflow.dags.assets import UnknownAsset, schedule_messages
+
+        with create_session() as session:
+            connection = session.connection()
+            rows = (
+                connection.exec_driver_sql(query("claim_dispatches"), {"limit": self.batch_size})
+                .mappings()
+                .all()
+            )
+            groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+            for row in rows:
+                groups[(row["project"], row["trigger"])].append(row)
+            done: list[int] = []
+            for (project, trigger), claimed in groups.items():
+                ids = [row["id"] for row in claimed]
+                uri = trigger_asset_uri(project, trigger)
+                try:
+                    with session.begin_nested():
+                        schedule_messages(
+                            session, project, uri, [row["message_id"] for row in claimed]
+                        )
+                except UnknownAsset as exc:
+                    self._defer(connection, ids, f"{exc} (its DAG may not be parsed yet)")
+                    continue
+                except Exception as exc:
+                    log.exception("Dispatching %d message(s) to %s failed", len(ids), uri)
+                    self._defer(connection, ids, f"{type(exc).__name__}: {exc}")
+                    continue
+                done.extend(ids)
+            if done:
+                connection.exec_driver_sql(query("mark_dispatched"), {"ids": done})
+        return len(rows)
+
+    def dispatch_pending(self) -> int:
+        """Dispatch batches until no due row is left; return how many rows were claimed."""
+        total = 0
+        while not self._stopping.is_set():
+            claimed = self.dispatch_batch()
+            total += claimed
+            if claimed < self.batch_size:
+                break
+        return total
+
+    def housekeep(self, conn: psycopg.Connection[Any]) -> None:
+        """Sync the registry when due and fill in missing search vectors (autocommit ``conn``)."""
+        if self.sync_registry and time.monotonic() >= self._next_sync:
+            folder = self.dags_folder or settings.dags_folder()
+            try:
+                registry.sync_projects(conn, folder)
+            finally:
+                self._next_sync = time.monotonic() + REGISTRY_SYNC_SECONDS
+        while dispatch.index_messages(conn, INDEX_BATCH) == INDEX_BATCH:
+            if self._stopping.is_set():
+                break
+
+    def _defer(self, connection: Any, ids: list[int], error: str) -> None:
+        connection.exec_driver_sql(
+            query("defer_dispatches"),
+            {"ids": ids, "error": error[:2000], "max_delay": MAX_RETRY_DELAY_SECONDS},
+        )
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                with connect(self.url) as conn:
+                    conn.autocommit = True
+                    with wrap_exceptions():
+                        conn.execute(f"LISTEN {CHANNEL}")
+                    failures = 0
+                    self._loop(conn)
+            except Exception:
+                failures += 1
+                delay = min(30.0, 2.0**failures)
+                log.exception("OpenFn dispatcher failed; retrying in %.0f s", delay)
+                self._stopping.wait(delay)
+
+    def _loop(self, conn: psycopg.Connection[Any]) -> None:
+        while not self._stopping.is_set():
+            self.housekeep(conn)
+            self.dispatch_pending()
+            with wrap_exceptions():
+                # Woken by the inbox's NOTIFY at once, or after the poll interval (rows deferred
+                # for later, a NOTIFY lost while reconnecting).
+                for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                    pass
+
+
+def start_dispatcher() -> Dispatcher:
+    """Start this process's dispatcher (the plugin app's lifespan calls it; ``stop()`` after)."""
+    return Dispatcher().start()

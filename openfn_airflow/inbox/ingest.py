@@ -1,0 +1,151 @@
+"""Receive one inbox request: find the project, authenticate, parse, then store in ONE statement.
+
+The message, its answer and one dispatch row per matching trigger are written by a single SQL
+statement (``receive_message``), so on an autocommit connection a request costs two round trips:
+the inbox lookup and that statement. ``202`` is answered only once it committed; the dispatcher
+turns the dispatch rows into asset events afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from openfn_airflow.inbox import auth_methods, settings
+from openfn_airflow.inbox.bodies import ParsedBody, parse_body
+from openfn_airflow.inbox.errors import InboxError
+from openfn_airflow.store import inbox as store
+from openfn_airflow.store.errors import DatabaseUnavailable
+
+# Never stored: the message's headers are shown to operators and passed to jobs.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "cookie", "webhook-signature"}
+)
+IDEMPOTENCY_HEADERS = ("idempotency-key", "webhook-id")
+# Bodies up to this size get their search vector in the insert (it adds ~0.2-0.3 ms there);
+# bigger ones are indexed by the dispatcher, where a vector too big for PostgreSQL cannot fail
+# the request.
+INDEX_INLINE_MAX_BYTES = 256 * 1024
+
+
+@dataclass
+class Receipt:
+    """The HTTP answer to an inbox request."""
+
+    status_code: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StaleConnection(DatabaseUnavailable):
+    """The connection failed before anything was written: retrying on a new one is safe."""
+
+
+def receive(
+    conn: psycopg.Connection[Any],
+    *,
+    inbox_id: str,
+    method: str,
+    path: str,
+    query: Mapping[str, Any],
+    headers: Mapping[str, str],
+    raw: bytes,
+    openrosa: bool = False,
+) -> Receipt:
+    """Store a request to an inbox as a message and answer it (202, or the refusal).
+
+    ``headers`` may have any case. ``openrosa``: an OpenRosa submission, answered 201.
+    Raises DatabaseUnavailable (StaleConnection when nothing was written yet).
+    """
+    headers = {name.lower(): value for name, value in headers.items()}
+    try:
+        project = _authenticate(conn, inbox_id, headers, raw)
+        parsed = parse_body(
+            raw,
+            headers,
+            max_bytes=settings.max_body_bytes(),
+            query=query,
+            openrosa=openrosa,
+        )
+        answer = _store(
+            conn,
+            project=project,
+            parsed=parsed,
+            method=method,
+            path=path,
+            query=dict(query),
+            headers=headers,
+        )
+    except InboxError as refused:
+        return Receipt(refused.status, refused.body(), refused.headers)
+    return Receipt(201 if openrosa else 202, answer)
+
+
+def describe(
+    conn: psycopg.Connection[Any], *, inbox_id: str, headers: Mapping[str, str]
+) -> Receipt:
+    """Answer a GET (or OpenRosa HEAD) on an inbox: it exists, and nothing more."""
+    headers = {name.lower(): value for name, value in headers.items()}
+    try:
+        _authenticate(conn, inbox_id, headers, b"")
+    except InboxError as refused:
+        return Receipt(refused.status, refused.body(), refused.headers)
+    return Receipt(200, {"message": "OpenFn inbox found. POST a message to it."})
+
+
+def _authenticate(
+    conn: psycopg.Connection[Any], inbox_id: str, headers: dict[str, str], raw: bytes
+) -> str:
+    try:
+        inbox = store.get_inbox(conn, inbox_id)
+    except DatabaseUnavailable as exc:
+        raise StaleConnection(str(exc)) from exc
+    if inbox is None:
+        raise InboxError(404, "inbox_not_found", "no inbox here")
+    auth_methods.check_request(
+        conn, inbox["project"], headers, body=raw, methods=inbox["auth_methods"]
+    )
+    return inbox["project"]
+
+
+def _store(
+    conn: psycopg.Connection[Any],
+    *,
+    project: str,
+    parsed: ParsedBody,
+    method: str,
+    path: str,
+    query: dict[str, Any],
+    headers: dict[str, str],
+) -> dict[str, Any]:
+    key = next((headers[name] for name in IDEMPOTENCY_HEADERS if headers.get(name)), None)
+    kept = {name: value for name, value in headers.items() if name not in SECRET_HEADERS}
+    for _ in range(3):
+        row = store.receive_message(
+            conn,
+            project=project,
+            body_json=parsed.json_text,
+            headers=kept,
+            method=method,
+            path=path,
+            query=query or None,
+            content_type=parsed.content_type,
+            size_bytes=parsed.size_bytes,
+            idempotency_key=key,
+            index_now=parsed.size_bytes <= INDEX_INLINE_MAX_BYTES,
+        )
+        if not conn.autocommit:
+            conn.commit()
+        answer = row["response"] or row["previous"]
+        if answer is not None:
+            return answer
+        # The key is held by a request that committed after this statement began, or by a
+        # message older than 24 h: free an expired key, then the next attempt sees either.
+        assert key is not None
+        store.expire_idempotency_key(conn, project, key)
+        if not conn.autocommit:
+            conn.commit()
+    raise InboxError(409, "idempotency_conflict", "this Idempotency-Key is in use; retry")

@@ -1,0 +1,48 @@
+"""The inbox's settings, read from Airflow's configuration when asked (never at import)."""
+
+from __future__ import annotations
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    """``[openfn] inbox_max_body_bytes``: the largest body (also once decompressed)."""
+    from airflow.configuration import conf
+
+    return conf.getint("openfn", "inbox_max_body_bytes", fallback=DEFAULT_MAX_BODY_BYTES)
+
+
+def dispatch_batch_size() -> int:
+    """``[openfn] dispatch_batch_size``: outbox rows per dispatcher transaction."""
+    from airflow.configuration import conf
+
+    return max(1, conf.getint("openfn", "dispatch_batch_size", fallback=500))
+
+
+def dispatch_poll_interval() -> float:
+    """``[openfn] dispatch_poll_interval``: seconds between polls when no NOTIFY arrives."""
+    from airflow.configuration import conf
+
+    return max(0.05, conf.getfloat("openfn", "dispatch_poll_interval", fallback=1.0))
+
+
+def dags_folder() -> str:
+    """``[core] dags_folder``: where the project specs are."""
+    from airflow.configuration import conf
+
+    return conf.get("core", "dags_folder")
+
+
+def base_url() -> str:
+    """The api-server's public URL (``[api] base_url``, else localhost on ``[api] port``)."""
+    from airflow.configuration import conf
+
+    configured = (conf.get("api", "base_url", fallback="") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    return f"http://localhost:{conf.getint('api', 'port', fallback=8080)}"
+
+
+def inbox_url(inbox_id: str) -> str:
+    """The URL external systems POST messages to."""
+    return f"{base_url()}/openfn/inbox/{inbox_id}"

@@ -1,0 +1,102 @@
+"""The FastAPI app Airflow's api-server mounts at ``/openfn``: the inbox and the JSON API.
+
+``create_app()`` only builds the app object and includes the routers: no database, no
+configuration read. The dispatcher (inbox outbox -> asset events) starts and stops with each
+api-server process, through the app's lifespan, which Airflow's own lifespan enters.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openfn_airflow.inbox.dispatcher import start_dispatcher
+from openfn_airflow.plugin.routers import inbox, messages, projects, runs
+from openfn_airflow.plugin.security import require_read
+from openfn_airflow.store.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+RETRY_AFTER_SECONDS = 5
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    with start_dispatcher():
+        yield
+
+
+class InternalErrors:
+    """Answer an unexpected error with an id only; the traceback goes to the log under that id.
+
+    When the response had already started (a CSV export failing mid-stream), the error is raised
+    again so the server cuts the connection and the client sees an incomplete download.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            error_id = secrets.token_hex(8)
+            log.exception("Internal error %s on %s %s", error_id, scope["method"], scope["path"])
+            if started:
+                raise
+            response = JSONResponse({"error": "internal_error", "id": error_id}, status_code=500)
+            await response(scope, receive, send)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("Database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"error": "database_unavailable", "detail": "The database is unavailable; retry later."},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def create_app() -> FastAPI:
+    """Build the plugin's FastAPI app; its own docs are off (the schema is served authenticated)."""
+    app = FastAPI(
+        title="OpenFn on Airflow",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_middleware(InternalErrors)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+
+    app.include_router(inbox.router)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[require_read])
+    api.include_router(messages.router)
+    api.include_router(runs.router)
+    api.include_router(projects.router)
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        """Return the OpenAPI schema of the plugin's routes."""
+        return app.openapi()
+
+    app.include_router(api)
+    return app

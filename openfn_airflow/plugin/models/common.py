@@ -1,0 +1,67 @@
+"""What every list of the JSON API shares: the page shape and the date-range parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+DEFAULT_WINDOW = "30d"  # lists cover the last 30 days unless told otherwise (OpenFn's default)
+NO_BOUND = "all"
+_RELATIVE = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+TIME_BOUND_HELP = (
+    "A time: ISO date (2024-05-31) or date-time (2024-05-31T12:00:00Z, 2024-05-31 12:00:00; "
+    "UTC unless an offset is given), or relative to now: 15m, 24h, 7d, 2w."
+)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first."""
+
+    items: list[T]
+    total: int | None = Field(description="How many match in all; null past the count cap.")
+    total_capped: bool = Field(False, description="True when more match than were counted.")
+    next: int | None = Field(description="Pass as before_id for the next page; null at the end.")
+
+
+class Filters(BaseModel):
+    """Base of the filter models: unknown parameters are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_time(value: str | None, now: dt.datetime) -> dt.datetime | None:
+    """Turn a time bound (``7d``, ``2024-05-31``, ISO date-time, ``all``) into a UTC datetime.
+
+    None and ``all`` mean no bound. ValueError says what is accepted.
+    """
+    if value is None or value.strip().lower() in ("", NO_BOUND):
+        return None
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now - dt.timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time. {TIME_BOUND_HELP}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _check_time(value: str | None) -> str | None:
+    parse_time(value, utcnow())
+    return value
+
+
+TimeBound = Annotated[str | None, AfterValidator(_check_time), Field(description=TIME_BOUND_HELP)]
+Id = Annotated[int | None, Field(ge=1)]

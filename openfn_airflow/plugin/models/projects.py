@@ -1,0 +1,76 @@
+"""Response models of the projects API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Project(BaseModel):
+    name: str
+    created_at: dt.datetime
+    inbox_url: str | None = Field(
+        description="Where systems POST messages; null unless the caller may edit DAGs."
+    )
+
+
+class ProjectList(BaseModel):
+    items: list[Project]
+
+
+class DayUsage(BaseModel):
+    day: dt.date
+    total: int
+    runs: dict[str, int] = Field(description="Runs created that day (UTC) per status.")
+
+
+class Queue(BaseModel):
+    """Work of the project not finished yet."""
+
+    pending_runs: int = Field(description="Ledger runs waiting (batched jobs' queue).")
+    running_runs: int = Field(description="Ledger runs executing now.")
+    dag_runs_queued: int = Field(description="DAG runs of its jobs waiting to start.")
+    dag_runs_running: int
+    undispatched: int = Field(description="Inbox deliveries not turned into asset events yet.")
+
+
+class ProjectUsage(BaseModel):
+    project: str
+    since: dt.date
+    days: list[DayUsage] = Field(description="Every day of the window, oldest first.")
+    queue: Queue
+
+
+class AuthMethod(BaseModel):
+    """An inbox auth method, never with its secret."""
+
+    id: int
+    kind: Literal["api_key", "basic", "webhook"]
+    username: str | None = Field(description="The basic-auth user name; null for other kinds.")
+    secret_hint: str = Field(description="The secret's last four characters, to tell keys apart.")
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None = Field(description="Updated at most once a minute.")
+
+
+class AuthMethodList(BaseModel):
+    items: list[AuthMethod]
+
+
+class NewAuthMethod(BaseModel):
+    """What to add: an API key, a basic-auth user or a Standard Webhooks signing secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["api_key", "basic", "webhook"]
+    username: str | None = Field(None, description="Required for basic auth.")
+    password: str | None = Field(
+        None, description="Basic auth only; 8 to 128 characters. Generated when omitted."
+    )
+
+
+class CreatedAuthMethod(BaseModel):
+    method: AuthMethod
+    secret: str = Field(description="The key, password or signing secret: shown this once only.")

@@ -1,0 +1,167 @@
+"""The message history: list, one message, edit its body, process it, bulk reprocess, CSV export.
+
+Processing re-runs the "message arrived" path: triggers are matched again, and one dispatch row
+(the inbox's outbox) is queued per matching trigger that a job listens to; the dispatcher turns
+them into asset events, so the runs start as for a message that just arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from airflow.api_fastapi.logging.decorators import action_logging
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+
+from openfn_airflow.plugin.deps import ConnDep, UserDep
+from openfn_airflow.plugin.exports import csv_download
+from openfn_airflow.plugin.models.common import Page, utcnow
+from openfn_airflow.plugin.models.messages import (
+    Dispatch,
+    EditResult,
+    LatestRun,
+    MessageDetail,
+    MessageEdit,
+    MessageListQuery,
+    MessageQuery,
+    MessageSummary,
+    MessageVersion,
+    ProcessResult,
+    ReprocessRequest,
+    ReprocessResult,
+)
+from openfn_airflow.plugin.models.runs import RunSummary
+from openfn_airflow.plugin.security import require_edit, require_run
+from openfn_airflow.store import message_search, message_versions, messages, run_search
+from openfn_airflow.store.filters import MessageFilter
+from openfn_airflow.store.message_search import UnknownTrigger
+
+# One request queues at most this many messages: past it, narrow the filters.
+MAX_REPROCESS = 100_000
+
+router = APIRouter(tags=["messages"])
+
+
+def _summary(row: dict[str, Any]) -> MessageSummary:
+    latest = None
+    if row["latest_run_id"] is not None:
+        latest = LatestRun(
+            id=row["latest_run_id"], job=row["latest_run_job"], status=row["latest_run_status"]
+        )
+    return MessageSummary(**row, latest_run=latest)
+
+
+def _bad_filter(exc: UnknownTrigger) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
+
+
+@router.get("/messages")
+def list_messages(
+    filters: Annotated[MessageListQuery, Query()], conn: ConnDep
+) -> Page[MessageSummary]:
+    """List messages, newest first, a page at a time."""
+    where = filters.to_filter(utcnow())
+    try:
+        rows = message_search.search_messages(
+            conn, where, limit=filters.limit + 1, before_id=filters.before_id
+        )
+        total = message_search.count_messages(conn, where)
+    except UnknownTrigger as exc:
+        raise _bad_filter(exc) from None
+    page = rows[: filters.limit]
+    return Page[MessageSummary](
+        items=[_summary(row) for row in page],
+        total=total,
+        total_capped=total is None,
+        next=page[-1]["id"] if len(rows) > filters.limit else None,
+    )
+
+
+@router.get("/messages.csv", response_class=StreamingResponse)
+def export_messages(filters: Annotated[MessageQuery, Query()]) -> StreamingResponse:
+    """Download the filtered messages as CSV."""
+    try:
+        return csv_download(message_search.export_messages, filters.to_filter(utcnow()), "messages")
+    except UnknownTrigger as exc:
+        raise _bad_filter(exc) from None
+
+
+@router.post(
+    "/messages/reprocess",
+    dependencies=[*require_run, Depends(action_logging("openfn.reprocess_messages"))],
+)
+def reprocess_messages(request: ReprocessRequest, conn: ConnDep) -> ReprocessResult:
+    """Process the matching messages again, oldest first, as if they had just arrived."""
+    where = request.to_filter(utcnow())
+    try:
+        count = message_search.count_messages(conn, where, cap=MAX_REPROCESS)
+        if count is None:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST,
+                f"More than {MAX_REPROCESS} messages match: narrow the filters (an id range, "
+                "dates, a trigger)",
+            )
+        if request.dry_run:
+            would = message_search.count_reprocess(conn, where)
+            return ReprocessResult(
+                dry_run=True,
+                count=count,
+                dispatches=would["dispatches"],
+                messages_with_matches=would["messages"],
+            )
+        queued = message_search.queue_reprocess(conn, where)
+    except UnknownTrigger as exc:
+        raise _bad_filter(exc) from None
+    conn.commit()
+    return ReprocessResult(
+        dry_run=False,
+        count=count,
+        dispatches=len(queued),
+        messages_with_matches=len({row["message_id"] for row in queued}),
+    )
+
+
+@router.get("/messages/{message_id}")
+def get_message(message_id: int, conn: ConnDep) -> MessageDetail:
+    """Show one message with its runs, deliveries and earlier bodies."""
+    found = message_search.search_messages(
+        conn, MessageFilter(from_id=message_id, to_id=message_id), limit=1
+    )
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
+    message = messages.get_message(conn, message_id) or {}
+    return MessageDetail(
+        **_summary(found[0]).model_dump(),
+        query=message.get("query"),
+        matches_now=message_search.listening_matches(conn, message_id),
+        runs=[RunSummary(**row) for row in run_search.list_message_runs(conn, message_id)],
+        dispatches=[Dispatch(**row) for row in message_search.list_dispatches(conn, message_id)],
+        versions=[
+            MessageVersion(**row) for row in message_versions.list_versions(conn, message_id)
+        ],
+    )
+
+
+@router.put("/messages/{message_id}", dependencies=require_edit)
+def edit_message(message_id: int, edit: MessageEdit, conn: ConnDep, user: UserDep) -> EditResult:
+    """Replace a message's body, keeping the previous one as a version."""
+    if messages.get_message(conn, message_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
+    version_id = message_versions.edit_body(conn, message_id, edit.body, changed_by=user.get_name())
+    conn.commit()
+    return EditResult(id=message_id, changed=version_id is not None, version_id=version_id)
+
+
+@router.post(
+    "/messages/{message_id}/process",
+    dependencies=[*require_run, Depends(action_logging("openfn.process_message"))],
+)
+def process_message(message_id: int, conn: ConnDep) -> ProcessResult:
+    """Run a message's matches now, as if it had just arrived."""
+    if messages.get_message(conn, message_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
+    queued = message_search.queue_reprocess(
+        conn, MessageFilter(from_id=message_id, to_id=message_id)
+    )
+    conn.commit()
+    return ProcessResult(message_id=message_id, matched=sorted({row["trigger"] for row in queued}))

@@ -1,0 +1,152 @@
+"""Projects: the list (with inbox URLs for editors), usage and queue, and inbox auth methods."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.api_fastapi.logging.decorators import action_logging
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+
+from openfn_airflow.plugin.deps import ConnDep, UserDep
+from openfn_airflow.plugin.models.common import utcnow
+from openfn_airflow.plugin.models.projects import (
+    AuthMethod,
+    AuthMethodList,
+    CreatedAuthMethod,
+    DayUsage,
+    NewAuthMethod,
+    Project,
+    ProjectList,
+    ProjectUsage,
+    Queue,
+)
+from openfn_airflow.plugin.security import may_edit, require_edit
+from openfn_airflow.store import auth_methods, projects, usage
+
+USAGE_DAYS = 30
+
+router = APIRouter(tags=["projects"])
+
+
+def inbox_url(request: Request, inbox_id: str) -> str:
+    """The public URL of an inbox, as seen by the caller (``[api] base_url`` when set)."""
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="") or str(request.base_url)
+    return f"{base.rstrip('/')}/openfn/inbox/{inbox_id}"
+
+
+@router.get("/projects")
+def list_projects(request: Request, conn: ConnDep, user: UserDep) -> ProjectList:
+    """List the projects; inbox URLs only for users who may edit DAGs."""
+    editor = may_edit(user)
+    return ProjectList(
+        items=[
+            Project(
+                name=row["name"],
+                created_at=row["created_at"],
+                inbox_url=inbox_url(request, row["inbox_id"]) if editor else None,
+            )
+            for row in projects.list_projects(conn)
+        ]
+    )
+
+
+@router.get("/projects/{name}/usage")
+def get_usage(name: str, conn: ConnDep) -> ProjectUsage:
+    """Show a project's runs per day by status over the last 30 days, and its queue."""
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags.queue import dag_runs_in_flight
+
+    _existing_project(conn, name)
+    today = utcnow().date()
+    first = today - dt.timedelta(days=USAGE_DAYS - 1)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    per_day = usage.runs_per_day(conn, name, since)
+    unfinished = usage.unfinished_runs(conn, name)
+    undispatched = usage.undispatched(conn, name)
+    with create_session() as session:
+        dag_runs = dag_runs_in_flight(session, name)
+    days = [first + dt.timedelta(days=offset) for offset in range(USAGE_DAYS)]
+    return ProjectUsage(
+        project=name,
+        since=first,
+        days=[
+            DayUsage(day=day, total=sum(per_day.get(day, {}).values()), runs=per_day.get(day, {}))
+            for day in days
+        ],
+        queue=Queue(
+            pending_runs=unfinished["pending"],
+            running_runs=unfinished["running"],
+            dag_runs_queued=dag_runs["queued"],
+            dag_runs_running=dag_runs["running"],
+            undispatched=undispatched,
+        ),
+    )
+
+
+def _existing_project(conn: Any, name: str) -> dict[str, Any]:
+    project = projects.get_project(conn, name)
+    if project is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Project {name!r} not found")
+    return project
+
+
+@router.get("/projects/{name}/auth-methods")
+def list_auth_methods(name: str, conn: ConnDep) -> AuthMethodList:
+    """List the inbox's auth methods, revoked ones included, never with their secrets."""
+    _existing_project(conn, name)
+    return AuthMethodList(
+        items=[AuthMethod(**row) for row in auth_methods.list_auth_methods(conn, name)]
+    )
+
+
+@router.post(
+    "/projects/{name}/auth-methods",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[*require_edit, Depends(action_logging("openfn.add_auth_method"))],
+)
+def add_auth_method(
+    name: str, new: NewAuthMethod, conn: ConnDep, response: Response
+) -> CreatedAuthMethod:
+    """Add an API key, basic-auth user or webhook signing secret; the secret is shown once."""
+    from openfn_airflow.inbox import auth_methods as inbox_auth
+
+    _existing_project(conn, name)
+    if new.kind != "basic" and (new.username or new.password):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "username and password are for basic auth only"
+        )
+    try:
+        if new.kind == "api_key":
+            method, secret = inbox_auth.add_api_key(conn, name)
+        elif new.kind == "basic":
+            method, secret = inbox_auth.add_basic(conn, name, new.username or "", new.password)
+        else:
+            method, secret = inbox_auth.add_webhook(conn, name)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    conn.commit()
+    response.headers["Cache-Control"] = "no-store"
+    return CreatedAuthMethod(method=AuthMethod(**method), secret=secret)
+
+
+@router.delete(
+    "/projects/{name}/auth-methods/{method_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[*require_edit, Depends(action_logging("openfn.revoke_auth_method"))],
+)
+def revoke_auth_method(name: str, method_id: int, conn: ConnDep) -> None:
+    """Revoke a method: requests carrying it are refused from now on.
+
+    As in OpenFn, an inbox without active methods takes every request: revoking the last one
+    opens it (add the new method first when rotating).
+    """
+    _existing_project(conn, name)
+    if not auth_methods.revoke_auth_method(conn, name, method_id):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"Project {name!r} has no active auth method {method_id}"
+        )
+    conn.commit()

@@ -1,0 +1,102 @@
+"""The run history: list, one run, bulk retry, CSV export."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+from airflow.api_fastapi.logging.decorators import action_logging
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+
+from openfn_airflow.plugin.deps import ConnDep, UserDep
+from openfn_airflow.plugin.exports import csv_download
+from openfn_airflow.plugin.models.common import Page, utcnow
+from openfn_airflow.plugin.models.runs import (
+    RetriedRun,
+    RetryRequest,
+    RetryResult,
+    RunDetail,
+    RunListQuery,
+    RunQuery,
+    RunSummary,
+    SkippedRun,
+)
+from openfn_airflow.plugin.security import forbidden_dag_runs, require_run
+from openfn_airflow.runtime.exit_codes import meaning_of
+from openfn_airflow.store import run_search, runs
+
+# Each retry is a DAG run created in one request: past this, narrow the filters.
+MAX_RETRY = 1000
+
+router = APIRouter(tags=["runs"])
+
+
+@router.get("/runs")
+def list_runs(filters: Annotated[RunListQuery, Query()], conn: ConnDep) -> Page[RunSummary]:
+    """List runs, newest first, a page at a time."""
+    where = filters.to_filter(utcnow())
+    rows = run_search.search_runs(conn, where, limit=filters.limit + 1, before_id=filters.before_id)
+    total = run_search.count_runs(conn, where)
+    page = rows[: filters.limit]
+    return Page[RunSummary](
+        items=[RunSummary(**row) for row in page],
+        total=total,
+        total_capped=total is None,
+        next=page[-1]["id"] if len(rows) > filters.limit else None,
+    )
+
+
+@router.get("/runs.csv", response_class=StreamingResponse)
+def export_runs(filters: Annotated[RunQuery, Query()]) -> StreamingResponse:
+    """Download the filtered runs as CSV."""
+    return csv_download(run_search.export_runs, filters.to_filter(utcnow()), "runs")
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: int, conn: ConnDep) -> RunDetail:
+    """Show one run with its log and states."""
+    row = runs.get_run(conn, run_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Run {run_id} not found")
+    return RunDetail(
+        **row,
+        exit_meaning=meaning_of(row["exit_code"]),
+        retried_by=run_search.list_retries_of(conn, run_id),
+    )
+
+
+@router.post(
+    "/runs/retry",
+    dependencies=[*require_run, Depends(action_logging("openfn.retry_runs"))],
+)
+def retry_runs(request: RetryRequest, conn: ConnDep, user: UserDep) -> RetryResult:
+    """Retry the matching finished runs, each as a new run on its initial state."""
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags import retries
+
+    selected = run_search.select_retry_runs(conn, request.to_filter(utcnow()), MAX_RETRY + 1)
+    conn.rollback()
+    if len(selected) > MAX_RETRY:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"More than {MAX_RETRY} runs match: narrow the filters (an id range, a job, a status)",
+        )
+    jobs = Counter(f"{run['project']}/{run['job']}" for run in selected)
+    if request.dry_run:
+        return RetryResult(dry_run=True, count=len(selected), jobs=jobs, retried=[], skipped=[])
+    forbidden = forbidden_dag_runs(user, (retries.job_dag_id(run) for run in selected))
+    if forbidden:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"Not allowed to run: {', '.join(forbidden)}"
+        )
+    with create_session() as session:
+        outcome = retries.retry_runs(session, selected, user_name=user.get_name())
+    return RetryResult(
+        dry_run=False,
+        count=len(selected),
+        jobs=jobs,
+        retried=[RetriedRun(run_id=r, dag_id=d, dag_run_id=i) for r, d, i in outcome.retried],
+        skipped=[SkippedRun(run_id=r, reason=why) for r, why in outcome.skipped],
+    )

@@ -1,0 +1,76 @@
+"""The registry of each project's message-filter triggers and jobs (``openfn_trigger``, ``openfn_job``).
+
+``inbox/registry.py`` fills it from the specs; the inbox matches messages against it in SQL.
+Every function takes a psycopg connection first; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from openfn_airflow.store.queries import execute, fetch_all, fetch_one
+
+# pg_advisory_xact_lock key held while syncing ("openfr" in ASCII).
+REGISTRY_LOCK_ID = 0x6F70656E6672
+
+
+def lock(conn: psycopg.Connection[Any]) -> None:
+    """Wait for other syncs; the lock is held until the caller's transaction ends."""
+    execute(conn, "lock_registry", key=REGISTRY_LOCK_ID)
+
+
+def spec_hashes(conn: psycopg.Connection[Any]) -> dict[str, str | None]:
+    """Return every project's name and the hash of the spec it was last synced from."""
+    return {row["name"]: row["spec_hash"] for row in fetch_all(conn, "get_spec_hashes")}
+
+
+def sync_project(
+    conn: psycopg.Connection[Any], name: str, *, inbox_id: uuid.UUID | None, spec_hash: str
+) -> str:
+    """Record a project synced from a spec with ``spec_hash``; return its inbox id."""
+    row = fetch_one(
+        conn,
+        "sync_project",
+        name=name,
+        inbox_id=inbox_id,
+        generated_inbox_id=uuid.uuid4(),
+        spec_hash=spec_hash,
+    )
+    assert row is not None
+    return str(row["inbox_id"])
+
+
+def replace_triggers(
+    conn: psycopg.Connection[Any], project: str, triggers: Sequence[dict[str, Any]]
+) -> None:
+    """Make the project's triggers exactly ``triggers`` (``name``, ``criteria``, ``exclude``)."""
+    execute(conn, "delete_triggers_except", project=project, names=[t["name"] for t in triggers])
+    execute(conn, "upsert_triggers", project=project, triggers=Jsonb(list(triggers)))
+
+
+def replace_jobs(
+    conn: psycopg.Connection[Any], project: str, jobs: Sequence[dict[str, Any]]
+) -> None:
+    """Make the project's jobs exactly ``jobs`` (the columns of ``openfn_job`` but project)."""
+    execute(conn, "delete_jobs_except", project=project, names=[j["name"] for j in jobs])
+    execute(conn, "upsert_jobs", project=project, jobs=Jsonb(list(jobs)))
+
+
+def forget_projects_except(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[str]:
+    """Empty the registry of synced projects not in ``names`` (their spec is gone); return them."""
+    return [row["name"] for row in fetch_all(conn, "forget_projects_except", names=list(names))]
+
+
+def list_triggers(conn: psycopg.Connection[Any], project: str) -> list[dict[str, Any]]:
+    """Return the project's message-filter triggers by name."""
+    return fetch_all(conn, "list_triggers", project=project)
+
+
+def list_jobs(conn: psycopg.Connection[Any], project: str) -> list[dict[str, Any]]:
+    """Return the project's jobs by name."""
+    return fetch_all(conn, "list_jobs", project=project)

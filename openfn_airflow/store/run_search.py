@@ -1,0 +1,54 @@
+"""The run history: search, count, export and the selection a bulk retry works on.
+
+Every function takes a psycopg connection first; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from openfn_airflow.store.exports import copy_csv
+from openfn_airflow.store.filters import COUNT_CAP, RunFilter
+from openfn_airflow.store.queries import fetch_all, fetch_one, query
+
+
+def search_runs(
+    conn: psycopg.Connection, where: RunFilter, *, limit: int, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Return runs newest first (summary columns), those with ids below ``before_id`` when given."""
+    return fetch_all(conn, "search_runs", **where.params(), before_id=before_id, limit=limit)
+
+
+def count_runs(conn: psycopg.Connection, where: RunFilter, cap: int = COUNT_CAP) -> int | None:
+    """Return how many runs match, or None when more than ``cap`` do."""
+    row = fetch_one(conn, "count_runs", **where.params(), cap=cap + 1)
+    assert row is not None
+    return None if row["n"] > cap else row["n"]
+
+
+def export_runs(conn: psycopg.Connection, where: RunFilter) -> Iterator[bytes]:
+    """Yield the matching runs as CSV (with a header row), newest first, in constant memory."""
+    return copy_csv(conn, query("export_runs"), where.params())
+
+
+def select_retry_runs(conn: psycopg.Connection, where: RunFilter, cap: int) -> list[dict[str, Any]]:
+    """Return the runs a bulk retry with these filters repeats, oldest first (at most ``cap``).
+
+    Finished runs no later run retried yet; runs chained to another selected run are left out.
+    """
+    return fetch_all(conn, "select_retry_runs", **where.params(), cap=cap)
+
+
+def list_retries_of(conn: psycopg.Connection, run_id: int) -> list[int]:
+    """Return the ids of the runs that retried ``run_id``, oldest first."""
+    return [row["id"] for row in fetch_all(conn, "list_retries_of", run_id=run_id)]
+
+
+def list_message_runs(
+    conn: psycopg.Connection, message_id: int, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Return the runs of a message, newest first (summary columns)."""
+    return fetch_all(conn, "list_message_runs", message_id=message_id, limit=limit)

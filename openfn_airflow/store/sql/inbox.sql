@@ -1,0 +1,93 @@
+-- What the inbox runs per request: find the project and its auth methods, then store the message
+-- and its dispatch rows in one statement (one round trip, one transaction in autocommit).
+
+-- get_inbox --
+SELECT p.name AS project,
+       COALESCE(
+           jsonb_agg(
+               jsonb_build_object(
+                   'id', m.id, 'kind', m.kind, 'username', m.username,
+                   'secret_hash', m.secret_hash, 'secret_encrypted', m.secret_encrypted
+               ) ORDER BY m.id
+           ) FILTER (WHERE m.id IS NOT NULL),
+           '[]'::jsonb
+       ) AS auth_methods
+FROM openfn_project AS p
+LEFT JOIN openfn_auth_method AS m ON m.project = p.name AND m.revoked_at IS NULL
+WHERE p.inbox_id = %(inbox_id)s::uuid
+GROUP BY p.name;
+
+-- receive_message --
+-- A repeat of an idempotency key seen in the last 24 h stores nothing and returns the first answer
+-- (previous). Otherwise the message is stored with its answer (response) and one dispatch row per
+-- matching trigger with at least one listening job: on, autoprocess on, DAG not paused (a DAG not
+-- parsed yet counts as listening: the dispatcher waits for its asset). Both null: a concurrent
+-- request holds the key, or an expired message does (expire it and run this again).
+WITH input AS MATERIALIZED (
+    -- The body is parsed once here, not once per use.
+    SELECT %(body)s::jsonb AS body
+),
+prior AS (
+    SELECT response
+    FROM openfn_message
+    WHERE %(idempotency_key)s::text IS NOT NULL
+      AND project = %(project)s
+      AND idempotency_key = %(idempotency_key)s::text
+      AND received_at > now() - interval '24 hours'
+),
+matched AS (
+    SELECT t.name
+    FROM openfn_trigger AS t, input AS i
+    WHERE t.project = %(project)s
+      AND NOT EXISTS (SELECT FROM prior)
+      AND i.body @> t.criteria
+      AND NOT (t.exclude IS NOT NULL AND i.body @> t.exclude)
+      AND EXISTS (
+          SELECT FROM openfn_job AS j
+          LEFT JOIN dag AS d ON d.dag_id = j.dag_id
+          WHERE j.project = t.project AND j.trigger = t.name AND j.enabled AND j.autoprocess
+            AND NOT COALESCE(d.is_paused, false)
+      )
+),
+new_message AS (
+    SELECT nextval(pg_get_serial_sequence('openfn_message', 'id')) AS id
+    WHERE NOT EXISTS (SELECT FROM prior)
+),
+stored AS (
+    INSERT INTO openfn_message (
+        id, project, body, headers, method, path, query, search_vector, idempotency_key,
+        response, content_type, size_bytes
+    )
+    OVERRIDING SYSTEM VALUE
+    SELECT n.id, %(project)s, i.body, %(headers)s, %(method)s, %(path)s, %(query)s,
+           CASE WHEN %(index_now)s
+                THEN jsonb_to_tsvector('simple', i.body, '["string", "numeric"]') END,
+           %(idempotency_key)s::text,
+           jsonb_build_object(
+               'message_id', n.id,
+               'matched', (SELECT COALESCE(jsonb_agg(name ORDER BY name), '[]'::jsonb) FROM matched)
+           ),
+           %(content_type)s, %(size_bytes)s
+    FROM new_message AS n, input AS i
+    ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id, response
+),
+dispatched AS (
+    INSERT INTO openfn_dispatch (message_id, project, trigger)
+    SELECT s.id, %(project)s, m.name
+    FROM stored AS s CROSS JOIN matched AS m
+    RETURNING id
+),
+notified AS (
+    SELECT pg_notify('openfn_dispatch', '') FROM (SELECT FROM dispatched LIMIT 1) AS any_row
+)
+SELECT (SELECT response FROM stored) AS response,
+       (SELECT response FROM prior) AS previous,
+       (SELECT count(*) FROM notified) AS notified;
+
+-- expire_idempotency_key --
+-- A key older than 24 h may be used again: the old message keeps its row but not the key.
+UPDATE openfn_message
+SET idempotency_key = NULL
+WHERE project = %(project)s AND idempotency_key = %(idempotency_key)s
+  AND received_at <= now() - interval '24 hours';

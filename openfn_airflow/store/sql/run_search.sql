@@ -1,0 +1,108 @@
+-- The run history: list, count, export and bulk-retry selection over the same filters.
+
+-- run_filters --
+-- The log search expression is the one openfn_run_log_search_idx indexes; keep them equal.
+(%(project)s::text IS NULL OR r.project = %(project)s::text)
+AND (%(job)s::text IS NULL OR r.job = %(job)s::text)
+AND (%(statuses)s::text[] IS NULL OR r.status = ANY (%(statuses)s::text[]))
+AND (%(message_id)s::bigint IS NULL OR r.message_id = %(message_id)s::bigint)
+AND (%(after)s::timestamptz IS NULL OR r.created_at >= %(after)s::timestamptz)
+AND (%(before)s::timestamptz IS NULL OR r.created_at < %(before)s::timestamptz)
+AND (%(from_id)s::bigint IS NULL OR r.id >= %(from_id)s::bigint)
+AND (%(to_id)s::bigint IS NULL OR r.id <= %(to_id)s::bigint)
+AND (
+    %(text)s::text IS NULL
+    OR to_tsvector('simple'::regconfig, left(r.log, 262144)) @@ /* include prefix_tsquery */
+)
+
+-- search_runs --
+-- Newest first, a page after the cursor before_id; summary columns only.
+SELECT r.id, r.project, r.job, r.message_id, r.trigger, r.status, r.exit_code, r.started_at,
+       r.finished_at, r.retry_of, r.upstream_run_id, r.dag_id, r.dag_run_id, r.task_id,
+       r.try_number, r.created_at
+FROM openfn_run AS r
+WHERE /* include run_filters */
+  AND (%(before_id)s::bigint IS NULL OR r.id < %(before_id)s::bigint)
+ORDER BY r.id DESC
+LIMIT %(limit)s;
+
+-- count_runs --
+-- Counting stops at cap rows: a caller shows "cap+" rather than wait for an exact figure.
+SELECT count(*) AS n
+FROM (SELECT 1 FROM openfn_run AS r WHERE /* include run_filters */ LIMIT %(cap)s) AS capped;
+
+-- export_runs --
+-- Streamed by COPY; every text cell that a spreadsheet would read as a formula gets a leading '.
+COPY (
+    SELECT r.id,
+           regexp_replace(r.project, '^([-=+@\t\r])', '''\1') AS project,
+           regexp_replace(r.job, '^([-=+@\t\r])', '''\1') AS job,
+           r.trigger, r.status, r.exit_code, r.message_id, r.retry_of, r.upstream_run_id,
+           to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
+           to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at,
+           to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS finished_at,
+           regexp_replace(r.dag_id, '^([-=+@\t\r])', '''\1') AS dag_id,
+           regexp_replace(r.dag_run_id, '^([-=+@\t\r])', '''\1') AS dag_run_id
+    FROM openfn_run AS r
+    WHERE /* include run_filters */
+    ORDER BY r.id DESC
+) TO STDOUT WITH (FORMAT csv, HEADER);
+
+-- already_retried --
+-- Whether run w was retried: a later run retries it, or its retry waits in Airflow (a DAG run
+-- that dags/retries.py named openfn_retry__<run id>__..., queued or running, whose ledger run
+-- does not exist yet).
+(
+    EXISTS (SELECT 1 FROM openfn_run AS later WHERE later.retry_of = w.id)
+    OR EXISTS (
+        SELECT 1 FROM dag_run AS d
+        WHERE d.dag_id = COALESCE(w.dag_id, 'openfn__' || w.project || '__' || w.job)
+          AND d.state IN ('queued', 'running')
+          AND d.run_id LIKE 'openfn\_retry\_\_' || w.id || '\_\_%%'
+    )
+)
+
+-- select_retry_runs --
+-- Finished runs matching the filters that were not retried yet, oldest first, at most cap: a
+-- repeated request retries nothing twice. A run started by the success or failure of another
+-- run is left out when that upstream run is retried too (now or before): its retry starts the
+-- downstream job again (as OpenFn's bulk retry did).
+WITH selected AS (
+    SELECT r.id, r.project, r.job, r.trigger, r.status, r.dag_id, r.upstream_run_id,
+           r.initial_state IS NOT NULL AS has_initial_state
+    FROM openfn_run AS r
+    WHERE /* include run_filters */
+      AND r.status NOT IN ('pending', 'running')
+      AND NOT EXISTS (
+          SELECT 1 FROM (SELECT r.id, r.dag_id, r.project, r.job) AS w
+          WHERE /* include already_retried */
+      )
+    ORDER BY r.id
+    LIMIT %(cap)s
+)
+SELECT s.id, s.project, s.job, s.trigger, s.status, s.dag_id, s.has_initial_state
+FROM selected AS s
+WHERE NOT (
+    s.trigger IN ('success', 'failure')
+    AND (
+        s.upstream_run_id IN (SELECT id FROM selected)
+        OR EXISTS (
+            SELECT 1 FROM openfn_run AS w
+            WHERE w.id = s.upstream_run_id AND /* include already_retried */
+        )
+    )
+)
+ORDER BY s.id;
+
+-- list_retries_of --
+SELECT id FROM openfn_run WHERE retry_of = %(run_id)s ORDER BY id;
+
+-- list_message_runs --
+-- Every run of a message, newest first, summary columns only.
+SELECT r.id, r.project, r.job, r.message_id, r.trigger, r.status, r.exit_code, r.started_at,
+       r.finished_at, r.retry_of, r.upstream_run_id, r.dag_id, r.dag_run_id, r.task_id,
+       r.try_number, r.created_at
+FROM openfn_run AS r
+WHERE r.message_id = %(message_id)s
+ORDER BY r.id DESC
+LIMIT %(limit)s;
