@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openfn_airflow.inbox.dispatcher import start_dispatcher
-from openfn_airflow.plugin.routers import inbox, messages, projects, runs
+from openfn_airflow.plugin.routers import inbox, jobs, messages, projects, runs
 from openfn_airflow.plugin.security import require_read
+from openfn_airflow.plugin.ui.router import create_ui_router
 from openfn_airflow.store.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def create_app() -> FastAPI:
     api.include_router(messages.router)
     api.include_router(runs.router)
     api.include_router(projects.router)
+    api.include_router(jobs.router)
 
     @api.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, Any]:
@@ -99,4 +101,5 @@ def create_app() -> FastAPI:
         return app.openapi()
 
     app.include_router(api)
+    app.include_router(create_ui_router())
     return app

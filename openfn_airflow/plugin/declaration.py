@@ -14,6 +14,29 @@ from typing import Any
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/openfn"
+UI = f"{URL_PREFIX}/ui"
+
+# Airflow's UI shows each view in an iframe at /plugin/<url_route>, keeping the iframe's own path
+# in its address bar, so a filtered list or a message can be bookmarked and shared.
+EXTERNAL_VIEWS: list[dict[str, Any]] = [
+    {
+        "name": "OpenFn",
+        "href": f"{UI}/inbox",
+        "destination": "nav",
+        "url_route": "openfn",
+        "nav_top_level": True,
+        "icon": f"{UI}/static/openfn.svg",
+        "icon_dark_mode": f"{UI}/static/openfn-dark.svg",
+    },
+    {
+        "name": "OpenFn runs",
+        "href": f"{UI}/dag-runs/{{DAG_ID}}/{{RUN_ID}}",
+        "destination": "dag_run",
+        "url_route": "openfn-dag-run",
+        "icon": f"{UI}/static/openfn.svg",
+        "icon_dark_mode": f"{UI}/static/openfn-dark.svg",
+    },
+]
 
 
 @functools.cache
@@ -33,3 +56,4 @@ class _LazyFastAPIApps:
 class OpenFnPlugin(AirflowPlugin):
     name = "openfn"
     fastapi_apps = _LazyFastAPIApps()  # type: ignore[assignment]
+    external_views = EXTERNAL_VIEWS

@@ -42,12 +42,7 @@ matched AS (
       AND NOT EXISTS (SELECT FROM prior)
       AND i.body @> t.criteria
       AND NOT (t.exclude IS NOT NULL AND i.body @> t.exclude)
-      AND EXISTS (
-          SELECT FROM openfn_job AS j
-          LEFT JOIN dag AS d ON d.dag_id = j.dag_id
-          WHERE j.project = t.project AND j.trigger = t.name AND j.enabled AND j.autoprocess
-            AND NOT COALESCE(d.is_paused, false)
-      )
+      AND /* include trigger_has_listener */
 ),
 new_message AS (
     SELECT nextval(pg_get_serial_sequence('openfn_message', 'id')) AS id

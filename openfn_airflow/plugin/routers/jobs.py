@@ -1,0 +1,257 @@
+"""Jobs: each job of each project with its trigger, flags, Airflow DAG state and last run.
+
+The registry (``openfn_job``, ``openfn_trigger``) says which jobs exist and what message filter
+they listen to; the project spec on disk adds what only it knows (cron and timezone, upstream
+job, console and test-mode flags); Airflow's ``dag`` table says whether the job is on (its DAG
+unpaused). Switching a job on or off and "run now" are Airflow's own REST API
+(``PATCH /api/v2/dags/{dag_id}``, ``POST /api/v2/dags/{dag_id}/dagRuns``), with its checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from openfn_airflow.plugin.deps import ConnDep
+from openfn_airflow.plugin.models.common import Filters, utcnow
+from openfn_airflow.store import projects, registry
+
+log = logging.getLogger(__name__)
+
+NEXT_RUNS = 3
+# Airflow's cron presets as the expressions they stand for (airflow.utils.dates.cron_presets).
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+}
+# The latest run of each job: one index probe per job on (project, job, id DESC).
+LAST_RUNS_SQL = """
+SELECT j.name AS job, r.id, r.status, r.exit_code, r.started_at, r.finished_at, r.created_at,
+       r.dag_id, r.dag_run_id
+FROM unnest(%(jobs)s::text[]) AS j (name)
+CROSS JOIN LATERAL (
+    SELECT id, status, exit_code, started_at, finished_at, created_at, dag_id, dag_run_id
+    FROM openfn_run
+    WHERE project = %(project)s AND job = j.name
+    ORDER BY id DESC
+    LIMIT 1
+) AS r
+"""
+
+router = APIRouter(tags=["jobs"])
+
+TriggerKind = Literal["message", "cron", "success", "failure", "manual"]
+
+
+class JobQuery(Filters):
+    project: str | None = None
+    q: str | None = Field(
+        default=None, max_length=200, description="Part of the job's name (case-insensitive)."
+    )
+
+
+class JobTrigger(BaseModel):
+    name: str | None = Field(description="The trigger's name; null for a job run by hand only.")
+    kind: TriggerKind
+    criteria: Any = Field(default=None, description="Message filter (jsonb containment).")
+    exclude: Any = Field(default=None, description="Message filter exclusion.")
+    cron: str | None = None
+    timezone: str | None = None
+    schedule: str | None = Field(default=None, description="The cron expression in words.")
+    next_runs: list[dt.datetime] = Field(
+        default_factory=list, description="The cron's next times (UTC)."
+    )
+    upstream: str | None = Field(
+        default=None, description="The job whose success or failure runs it."
+    )
+
+
+class JobLastRun(BaseModel):
+    id: int
+    status: str
+    exit_code: int | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    created_at: dt.datetime
+    dag_id: str | None
+    dag_run_id: str | None
+
+
+class Job(BaseModel):
+    project: str
+    name: str
+    dag_id: str
+    trigger: JobTrigger
+    enabled: bool = Field(description="The spec's `enabled` (what a new DAG starts as).")
+    is_paused: bool | None = Field(description="Airflow's DAG is paused; null: not in Airflow yet.")
+    autoprocess: bool
+    runs: str = Field(description="per-message or batched")
+    test_mode: bool | None = Field(description="null when the spec cannot be read")
+    console: bool | None = Field(description="null when the spec cannot be read")
+    credential: str | None = None
+    last_run: JobLastRun | None
+
+
+class JobList(BaseModel):
+    items: list[Job]
+    total: int
+
+
+@router.get("/jobs")
+def list_jobs(filters: Annotated[JobQuery, Query()], conn: ConnDep) -> JobList:
+    """List the jobs of every project (or one), by project and name, with their trigger."""
+    names = [row["name"] for row in projects.list_projects(conn)]
+    if filters.project is not None:
+        names = [name for name in names if name == filters.project]
+    needle = (filters.q or "").strip().lower()
+    specs = project_specs()
+    now = utcnow()
+    items: list[Job] = []
+    for project in names:
+        rows = [row for row in registry.list_jobs(conn, project) if needle in row["name"].lower()]
+        if not rows:
+            continue
+        message_triggers = {row["name"]: row for row in registry.list_triggers(conn, project)}
+        last_runs = {
+            row["job"]: row
+            for row in conn.execute(
+                LAST_RUNS_SQL, {"project": project, "jobs": [row["name"] for row in rows]}
+            ).fetchall()
+        }
+        spec = specs.get(project)
+        for row in rows:
+            job = spec.jobs.get(row["name"]) if spec is not None else None
+            last = last_runs.get(row["name"])
+            items.append(
+                Job(
+                    project=project,
+                    name=row["name"],
+                    dag_id=row["dag_id"],
+                    trigger=_trigger(row["trigger"], message_triggers, spec, now),
+                    enabled=row["enabled"],
+                    is_paused=None,
+                    autoprocess=row["autoprocess"],
+                    runs=row["runs"],
+                    test_mode=job.test_mode if job is not None else None,
+                    console=job.console if job is not None else None,
+                    credential=job.credential if job is not None else None,
+                    last_run=JobLastRun(**{k: v for k, v in last.items() if k != "job"})
+                    if last
+                    else None,
+                )
+            )
+    paused = dags_paused([job.dag_id for job in items])
+    for job in items:
+        job.is_paused = paused.get(job.dag_id)
+    return JobList(items=items, total=len(items))
+
+
+def _trigger(
+    name: str | None, message_triggers: dict[str, Any], spec: Any, now: dt.datetime
+) -> JobTrigger:
+    if name is None:
+        return JobTrigger(name=None, kind="manual")
+    if name in message_triggers:
+        row = message_triggers[name]
+        return JobTrigger(
+            name=name, kind="message", criteria=row["criteria"], exclude=row["exclude"]
+        )
+    found = spec.triggers.get(name) if spec is not None else None
+    if found is None:
+        return JobTrigger(name=name, kind="manual")
+    if found.kind == "cron":
+        return JobTrigger(
+            name=name,
+            kind="cron",
+            cron=found.cron,
+            timezone=found.timezone,
+            schedule=describe_cron(found.cron or ""),
+            next_runs=next_cron_times(found.cron or "", found.timezone, now),
+        )
+    if found.kind in ("success", "failure"):
+        return JobTrigger(name=name, kind=found.kind, upstream=found.upstream)
+    return JobTrigger(name=name, kind="message", criteria=found.criteria, exclude=found.exclude)
+
+
+def describe_cron(expression: str) -> str | None:
+    """The cron expression in words ("Every 5 minutes"), as Airflow's UI describes timetables."""
+    from cron_descriptor import CasingTypeEnum, ExpressionDescriptor, Options
+
+    options = Options()
+    options.casing_type = CasingTypeEnum.Sentence
+    options.use_24hour_time_format = True
+    try:
+        return str(
+            ExpressionDescriptor(
+                CRON_PRESETS.get(expression, expression), options
+            ).get_description()
+        )
+    except Exception:  # an expression Airflow accepts but the describer does not
+        return None
+
+
+def next_cron_times(
+    expression: str, timezone: str, now: dt.datetime, count: int = NEXT_RUNS
+) -> list[dt.datetime]:
+    """The cron's next ``count`` times after ``now``, in its time zone, returned in UTC."""
+    from croniter import croniter
+
+    try:
+        zone = zoneinfo.ZoneInfo(timezone)
+        times = croniter(CRON_PRESETS.get(expression, expression), now.astimezone(zone))
+        return [times.get_next(dt.datetime).astimezone(dt.UTC) for _ in range(count)]
+    except Exception:
+        return []
+
+
+def dags_paused(dag_ids: list[str]) -> dict[str, bool]:
+    """Whether each DAG Airflow knows is paused (DAGs it does not know are left out)."""
+    if not dag_ids:
+        return {}
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(dag_ids))
+        ).all()
+    return {dag_id: bool(is_paused) for dag_id, is_paused in rows}
+
+
+def project_specs() -> dict[str, Any]:
+    """The readable project specs of the DAGs folder by project name (cached per file version)."""
+    from openfn_airflow.inbox import settings
+    from openfn_airflow.spec import find_projects
+
+    found: dict[str, Any] = {}
+    try:
+        paths = find_projects(settings.dags_folder())
+    except OSError:
+        return found
+    for path in paths:
+        try:
+            project = _load(path, path.stat().st_mtime_ns)
+        except Exception:
+            log.debug("OpenFn project spec %s cannot be read", path, exc_info=True)
+            continue
+        found.setdefault(project.name, project)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: Path, mtime_ns: int) -> Any:
+    from openfn_airflow.spec import load_project_lenient
+
+    return load_project_lenient(path)

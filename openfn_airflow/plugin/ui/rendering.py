@@ -1,0 +1,90 @@
+"""Render the pages: one Jinja2 environment, the context every page shares, display filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from importlib import resources
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from openfn_airflow.plugin.ui.access import Access
+
+UI_PACKAGE = "openfn_airflow.plugin.ui"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(UI_PACKAGE, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = format_time
+    env.filters["pretty_json"] = pretty_json
+    env.filters["script_json"] = script_json
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    return env
+
+
+@functools.cache
+def static_version() -> str:
+    """A digest of the static files, appended to their URLs so browsers refetch after upgrades."""
+    digest = hashlib.sha256()
+    for entry in sorted(resources.files(UI_PACKAGE).joinpath("static").iterdir(), key=str):
+        digest.update(entry.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def format_time(value: dt.datetime | None) -> str:
+    """UTC, to the second; the page's script re-renders it in the user's Airflow time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).strftime(TIME_FORMAT)
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside ``<script type="application/json">`` (no ``</script>`` breaks out)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def urls(request: Request) -> dict[str, str]:
+    """Where things are, as seen by this request: the plugin's root and Airflow's UI root."""
+    plugin_root = str(request.scope.get("root_path", "")).rstrip("/")  # ".../openfn"
+    airflow_root = plugin_root.rsplit("/", 1)[0] if plugin_root else ""
+    return {
+        "ui": f"{plugin_root}/ui",
+        "api": f"{plugin_root}/api/v1",
+        "static": f"{plugin_root}/ui/static",
+        "airflow": airflow_root,
+    }
+
+
+def render(
+    request: Request, template: str, access: Access, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    page = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            urls=urls(request),
+            access=access,
+            version=static_version(),
+            **context,
+        )
+    )
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})

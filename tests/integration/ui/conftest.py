@@ -1,0 +1,81 @@
+"""The OpenFn screens: Airflow's api-server app in-process (page tests) and a seeded project.
+
+Users come from the SimpleAuthManager, as in the plugin API tests: ``admin`` (role admin) and
+``viewer`` (role viewer: reads only).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = "admin:admin,editor:user,viewer:viewer"
+os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))
+os.environ.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_hex(32))
+
+PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+ROLES = {"admin": "admin", "editor": "user", "viewer": "viewer"}
+
+
+@pytest.fixture(scope="session")
+def airflow_app(_session_database: None) -> Any:
+    """Airflow's api-server app as ``airflow api-server`` builds it (plugins included)."""
+    from airflow.api_fastapi.app import create_app
+
+    return create_app()
+
+
+def _client(app: Any, user: str | None) -> Any:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, follow_redirects=False)
+    if user is not None:
+        token = app.state.auth_manager.generate_jwt(
+            SimpleAuthManagerUser(username=user, role=ROLES[user])
+        )
+        client.cookies.set("_token", token)  # as Airflow's UI holds it after the login page
+    return client
+
+
+@pytest.fixture
+def anonymous(airflow_app: Any) -> Any:
+    return _client(airflow_app, None)
+
+
+@pytest.fixture
+def admin(airflow_app: Any) -> Any:
+    return _client(airflow_app, "admin")
+
+
+@pytest.fixture
+def viewer(airflow_app: Any) -> Any:
+    return _client(airflow_app, "viewer")
+
+
+@pytest.fixture
+def registry(conn: Any, clean_db: None) -> Iterator[Any]:
+    """The core test project synced into the registry (triggers, jobs, inbox id)."""
+    from openfn_airflow.inbox.registry import sync_projects
+
+    sync_projects(conn, PROJECTS)
+    conn.commit()
+    yield conn
+
+
+@pytest.fixture(scope="session")
+def core_dags(_session_database: None) -> None:
+    """The test projects' DAGs parsed and written to Airflow's tables, as the dag-processor does."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])  # set by the integration conftest
+    bag = DagBag(dag_folder=str(dags_folder / "openfn_jobs.py"), bundle_path=dags_folder)
+    assert not bag.import_errors, bag.import_errors
+    sync_bag_to_db(bag, "dags-folder", None)

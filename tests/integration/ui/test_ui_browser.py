@@ -1,0 +1,469 @@
+"""The OpenFn screens in a real browser, inside Airflow's real UI, served by the real api-server.
+
+Headless Debian ``chromium`` driven by Playwright: log in on Airflow's login page, open "OpenFn"
+from Airflow's navigation, and work through the inbox, activity, jobs and project
+settings as an admin and as a viewer. Screenshots of each screen, light and dark, go to bench/out/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cluster import fresh_start
+from seed import seed
+from server import ApiServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "bench" / "out" / "screenshots"
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    # Skipped on a developer's machine without the browser; in CI (.ci/run installs it) a
+    # missing browser fails instead of hiding the tests.
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def seeded(db_url: str) -> Iterator[dict[str, int]]:
+    """The test projects registered, a history seeded, the core job DAGs in Airflow's tables."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    from openfn_airflow.inbox.registry import sync_projects
+    from openfn_airflow.store.database import connect
+
+    fresh_start(db_url)
+    dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(dags_folder / "openfn_jobs.py"), bundle_path=dags_folder)
+    sync_bag_to_db(bag, "dags-folder", None)
+    conn = connect(db_url)
+    try:
+        sync_projects(conn, Path(__file__).resolve().parents[1] / "projects")
+        conn.commit()
+        ids = seed(conn)
+    finally:
+        conn.close()
+    yield ids
+    fresh_start(db_url)  # retries queued DAG runs no scheduler ran: leave none behind
+
+
+@pytest.fixture(scope="module")
+def server(seeded: dict[str, int], sqlalchemy_url: str) -> Iterator[ApiServer]:
+    home = Path(tempfile.mkdtemp(prefix="openfn-ui-browser-"))
+    started = ApiServer(
+        home,
+        sqlalchemy_url,
+        Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]),
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
+    ).start()
+    yield started
+    started.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright import sync_api  # in the package's test extras
+
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+def log_in(browser: Any, server: ApiServer, user: str, mode: str = "light") -> Any:
+    """A page logged in through Airflow's own login page, Airflow's UI in ``mode``."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, color_scheme=mode, accept_downloads=True
+    )
+    context.add_init_script(f"localStorage.setItem('theme', '{mode}')")
+    page = context.new_page()
+    page.goto(f"{server.url}/")
+    page.wait_for_url(re.compile(r"/auth/login"))
+    page.locator("input[name=username]").fill(user)
+    page.locator("input[name=password]").fill(server.password(user))
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
+    return page
+
+
+def open_openfn(page: Any) -> Any:
+    """Click "OpenFn" in Airflow's navigation; return the frame the screens are shown in."""
+    page.get_by_test_id("nav-sidebar").get_by_role("link", name="OpenFn", exact=True).click()
+    page.wait_for_url(re.compile(r"/plugin/openfn"))
+    page.locator('iframe[title="OpenFn"]').wait_for()
+    for _ in range(100):
+        frame = page.locator('iframe[title="OpenFn"]').element_handle().content_frame()
+        if frame is not None and "/openfn/ui/" in frame.url:
+            frame.locator("h1").wait_for()
+            return frame
+        page.wait_for_timeout(100)
+    raise AssertionError("the OpenFn screens did not open in Airflow's UI")
+
+
+def shot(page: Any, name: str, mode: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{mode}.png"))
+
+
+def full_page_shot(page: Any, server: ApiServer, path: str, name: str, mode: str) -> None:
+    """The screen on its own at full length (inside Airflow it scrolls within the frame)."""
+    alone = page.context.new_page()
+    alone.goto(f"{server.url}/openfn/ui{path}")
+    alone.locator("h1").wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    alone.screenshot(path=str(SCREENSHOTS / f"{name}-{mode}-full.png"), full_page=True)
+    alone.close()
+
+
+def confirm(frame: Any) -> str:
+    """Read the confirmation dialog and press its confirm button; return what it said."""
+    dialog = frame.locator("dialog#confirm")
+    dialog.wait_for(state="visible")
+    text = dialog.inner_text()
+    dialog.locator("[data-ok]").click()
+    return text
+
+
+def rows(frame: Any, name: str) -> Any:
+    return frame.locator(f'table[data-list="{name}"] tbody tr')
+
+
+def test_anonymous_visitor_is_sent_to_airflows_login(browser: Any, server: ApiServer) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.url}/openfn/ui/inbox?q=ada")
+    page.wait_for_url(re.compile(r"/auth/login"))
+    assert "next=" in page.url
+    page.context.close()
+
+
+def test_admin_works_through_the_inbox(
+    browser: Any, server: ApiServer, seeded: dict[str, int]
+) -> None:
+    page = log_in(browser, server, "admin")
+    frame = open_openfn(page)
+    assert frame.locator("h1").inner_text() == "Inbox"
+    assert rows(frame, "messages").count() == 32
+    shot(page, "inbox", "light")
+
+    # Filter by body text: the filter lands in Airflow's address bar, so it can be shared.
+    frame.locator("input[name=q]").fill("lovelace")
+    frame.locator("input[name=q]").press("Enter")
+    frame.wait_for_url(re.compile(r"q=lovelace"))
+    assert rows(frame, "messages").count() == 1
+    page.wait_for_url(re.compile(r"/plugin/openfn/openfn/ui/inbox\?q=lovelace"))
+    frame.locator("select[name=received_after]").select_option("7d")
+    frame.wait_for_url(re.compile(r"received_after=7d"))
+    assert "q=lovelace" in frame.url and rows(frame, "messages").count() == 1
+
+    # The full date-time and the relative time on hover.
+    title = frame.locator("table time").first.get_attribute("title")
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC · ", title or ""), title
+
+    # Open the message: formatted JSON, its runs with their status (the failed one red).
+    frame.locator(f'a[href$="/messages/{seeded["ada"]}"]').first.click()
+    frame.wait_for_url(re.compile(rf"/messages/{seeded['ada']}$"))
+    assert frame.locator("#body .k", has_text='"patient"').count() == 1
+    assert rows(frame, "message-runs").count() == 2
+    assert rows(frame, "message-runs").locator(".badge.failed").count() == 1
+    shot(page, "message", "light")
+    full_page_shot(page, server, f"/messages/{seeded['ada']}", "message", "light")
+
+    # Edit the body, with the warning; the previous body is kept as a version.
+    frame.get_by_role("button", name="Edit body").click()
+    assert "Editing changes what this message says" in frame.locator("#editor").inner_text()
+    frame.locator("#editor textarea").fill('{"form": "intake", "name": "Ada King"}')
+    frame.get_by_role("button", name="Save body").click()
+    frame.locator("[data-version]").first.wait_for()
+    assert frame.locator("#body .s", has_text='"Ada King"').count() == 1
+    assert frame.locator("[data-version]").count() == 1
+
+    # Process now (play): the message is queued for its trigger again.
+    frame.get_by_role("button", name="Process now").click()
+    frame.locator("#action-status.success").wait_for()
+    assert "forms" in frame.locator("#action-status").inner_text()
+
+    # Back to the inbox: bulk reprocess of the current filter, the count confirmed first.
+    frame.get_by_role("link", name="Inbox").first.click()
+    frame.locator("input[name=q]").fill("person")
+    frame.locator("input[name=q]").press("Enter")
+    frame.wait_for_url(re.compile(r"q=person"))
+    assert rows(frame, "messages").count() == 30
+    frame.get_by_role("button", name="Reprocess all…").click()
+    said = confirm(frame)
+    assert "30 messages match" in said, said
+    frame.locator("#action-status.success").wait_for()
+    assert "Reprocessing 30 messages" in frame.locator("#action-status").inner_text()
+
+    # Export CSV of the current filter.
+    with page.expect_download() as download:
+        frame.get_by_role("link", name="Export CSV").click()
+    text = Path(download.value.path()).read_text()
+    exported = list(csv.DictReader(io.StringIO(text)))
+    assert len(exported) == 30 and all("Person" in row["body"] for row in exported)
+
+    # Page size and next page.
+    frame.locator("select[name=limit]").select_option("25")
+    frame.wait_for_url(re.compile(r"limit=25"))
+    assert rows(frame, "messages").count() == 25
+    frame.locator("a[data-next]").click()
+    frame.wait_for_url(re.compile(r"before_id="))
+    assert rows(frame, "messages").count() == 5
+    page.context.close()
+
+
+def test_admin_works_through_the_activity(
+    browser: Any, server: ApiServer, seeded: dict[str, int]
+) -> None:
+    page = log_in(browser, server, "admin")
+    frame = open_openfn(page)
+    frame.get_by_role("link", name="Activity").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/runs"))
+    assert rows(frame, "runs").count() == 3
+    assert rows(frame, "runs").and_(frame.locator("tr.failed")).count() == 1
+    shot(page, "activity", "light")
+
+    frame.locator('label.chip:has-text("failed")').first.click()
+    frame.wait_for_url(re.compile(r"status=failed"))
+    assert rows(frame, "runs").count() == 1
+
+    frame.locator(f'a[href$="/runs/{seeded["failed_run"]}"]').first.click()
+    frame.wait_for_url(re.compile(rf"/runs/{seeded['failed_run']}$"))
+    assert "error in the job" in frame.locator("[data-exit]").inner_text().lower() or (
+        frame.locator("[data-exit]").inner_text().startswith("1")
+    )
+    dag_run = frame.get_by_role("link", name="DAG run in Airflow")
+    assert dag_run.get_attribute("href") == (
+        "/dags/openfn__core__intake/runs/asset_triggered__2024-05-31T12%3A00%3A00%2B00%3A00"
+    )
+    assert (
+        frame.locator("[data-message]").get_attribute("href").endswith(f"/messages/{seeded['ada']}")
+    )
+
+    # Search the long log.
+    frame.locator("[data-log] input[type=search]").fill("409")
+    frame.locator("[data-log-count]", has_text="1 matching line").wait_for()
+    frame.locator("[data-log-only]").check()
+    assert frame.locator(".log .line").count() == 1
+    assert frame.locator(".log mark").inner_text() == "409"
+    shot(page, "run", "light")
+    full_page_shot(page, server, f"/runs/{seeded['failed_run']}", "run", "light")
+
+    # Retry this run, the count confirmed.
+    frame.get_by_role("button", name="Retry").click()
+    assert "1 run will be retried" in confirm(frame)
+    frame.locator("#action-status.success").wait_for()
+    assert "Retried 1 run" in frame.locator("#action-status").inner_text()
+
+    # The DAG run link opens Airflow's own page (in Airflow, not inside the frame).
+    dag_run.click()
+    page.wait_for_url(re.compile(r"/dags/openfn__core__intake/runs/"))
+
+    # Bulk retry of a filter, with its count, then CSV export of the runs.
+    frame = open_openfn(page)  # Airflow may reopen the run page: use the tabs, not its breadcrumb
+    frame.get_by_role("navigation", name="OpenFn").get_by_role("link", name="Activity").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/runs$"))
+    frame.get_by_role("button", name="Retry all…").click()
+    said = confirm(frame)
+    # The failed run was retried above: a run is retried once, its retry is retried next.
+    assert "2 runs will be retried" in said, said
+    frame.locator("#action-status.success, #action-status.warning").wait_for()
+    with page.expect_download() as download:
+        frame.get_by_role("link", name="Export CSV").click()
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert len(exported) == 3
+    page.context.close()
+
+
+def _dag(db_url: str, dag_id: str) -> tuple[bool, int]:
+    """Airflow's own tables: whether the DAG is paused, and how many manual DAG runs it has."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        paused = conn.execute("SELECT is_paused FROM dag WHERE dag_id = %s", (dag_id,)).fetchone()
+        manual = conn.execute(
+            "SELECT count(*) FROM dag_run WHERE dag_id = %s AND run_type = 'manual'", (dag_id,)
+        ).fetchone()
+    assert paused is not None and manual is not None
+    return bool(paused[0]), int(manual[0])
+
+
+def test_admin_switches_jobs_off_and_on_and_runs_a_cron_job_now(
+    browser: Any, server: ApiServer, seeded: dict[str, int], db_url: str
+) -> None:
+    page = log_in(browser, server, "admin")
+    frame = open_openfn(page)
+    frame.get_by_role("navigation", name="OpenFn").get_by_role("link", name="Jobs").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/jobs"))
+    assert rows(frame, "jobs").count() >= 14
+    intake = frame.locator('tr[data-job="intake"]')
+    assert '{"form": "intake"}' in intake.locator("[data-criteria]").inner_text()
+    assert intake.locator("[data-last-run] .badge.failed").count() == 1
+    counter = frame.locator('tr[data-job="counter"]')
+    assert counter.locator("[data-schedule]").inner_text() == "Every minute (UTC)"
+    assert counter.locator("[data-next-runs] time").count() == 3
+    shot(page, "jobs", "light")
+    full_page_shot(page, server, "/jobs", "jobs", "light")
+
+    # "Messages that match it now" opens the inbox filtered by the job's trigger.
+    intake.locator("[data-matching]").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/inbox\?project=core&trigger=forms"))
+    assert rows(frame, "messages").count() >= 30
+    frame.get_by_role("navigation", name="OpenFn").get_by_role("link", name="Jobs").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/jobs$"))
+
+    # Filter by name: the filter is in the URL.
+    frame.locator("input[name=q]").fill("count")
+    frame.locator("input[name=q]").press("Enter")
+    frame.wait_for_url(re.compile(r"/jobs\?(.*&)?q=count"))
+    page.wait_for_url(re.compile(r"/plugin/openfn/openfn/ui/jobs\?.*q=count"))
+    assert rows(frame, "jobs").count() == 1
+
+    # Switch it off and on again: Airflow pauses and unpauses the DAG.
+    dag_id = "openfn__core__counter"
+    assert _dag(db_url, dag_id)[0] is False
+    switch = frame.locator('tr[data-job="counter"] label.switch')
+    switch.click()
+    frame.locator("#action-status", has_text="counter is off").wait_for()
+    assert frame.locator('tr[data-job="counter"] [data-state]').inner_text() == "off"
+    assert _dag(db_url, dag_id)[0] is True
+    frame.goto(frame.url)  # the page reads it back from Airflow
+    assert not frame.locator('tr[data-job="counter"] input[role=switch]').is_checked()
+    frame.locator('tr[data-job="counter"] label.switch').click()
+    frame.locator("#action-status", has_text="counter is on").wait_for()
+    assert _dag(db_url, dag_id)[0] is False
+
+    # Run it now: a manual DAG run appears, linked from the page.
+    before = _dag(db_url, dag_id)[1]
+    frame.get_by_role("button", name="Run now").click()
+    assert "Start a run of counter now" in confirm(frame)
+    frame.locator("#action-status.success", has_text="Started counter").wait_for()
+    assert _dag(db_url, dag_id)[1] == before + 1
+    link = frame.locator("#action-status a[data-dag-run]").get_attribute("href") or ""
+    assert link.startswith(f"/dags/{dag_id}/runs/manual__"), link
+    shot(page, "jobs-run-now", "light")
+    page.context.close()
+
+
+def test_admin_manages_inbox_auth_methods(browser: Any, server: ApiServer) -> None:
+    page = log_in(browser, server, "admin")
+    frame = open_openfn(page)
+    frame.get_by_role("link", name="Project settings").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/settings"))
+
+    url = frame.locator("#inbox-url")
+    assert "••••" in url.inner_text()
+    frame.get_by_role("button", name="Reveal").click()
+    assert re.search(r"/openfn/inbox/[0-9a-f-]{36}$", url.inner_text())
+
+    frame.get_by_role("button", name="Add API key").click()
+    frame.locator("#new-secret").wait_for(state="visible")
+    key = frame.locator("#new-secret code").inner_text()
+    assert len(key) >= 20
+    assert rows(frame, "auth-methods").locator("text=active").count() == 1
+    assert key[-4:] in rows(frame, "auth-methods").first.inner_text()
+    shot(page, "settings", "light")
+    full_page_shot(page, server, "/settings", "settings", "light")
+    # Shown once: after a reload the key is gone.
+    frame.goto(frame.url)
+    assert frame.locator("#new-secret").is_hidden()
+
+    frame.locator("#add-basic input[name=username]").fill("odk")
+    frame.get_by_role("button", name="Add basic auth").click()
+    frame.locator("#new-secret").wait_for(state="visible")
+    assert "Password of odk" in frame.locator("#new-secret").inner_text()
+
+    frame.locator("[data-action=revoke]").first.click()
+    assert "will be refused from now on" in confirm(frame)
+    frame.locator("text=revoked").first.wait_for()
+    assert frame.locator("[data-action=revoke]").count() == 1
+    page.context.close()
+
+
+def test_a_viewer_sees_everything_and_can_change_nothing(
+    browser: Any, server: ApiServer, seeded: dict[str, int]
+) -> None:
+    page = log_in(browser, server, "viewer")
+    frame = open_openfn(page)
+    assert rows(frame, "messages").count() >= 30
+    assert frame.get_by_role("button", name="Reprocess all…").is_disabled()
+    frame.goto(f"{server.url}/openfn/ui/messages/{seeded['ada']}")
+    assert frame.get_by_role("button", name="Process now").is_disabled()
+    assert frame.get_by_role("button", name="Edit body").is_disabled()
+    frame.goto(f"{server.url}/openfn/ui/runs/{seeded['failed_run']}")
+    assert frame.get_by_role("button", name="Retry").is_disabled()
+    frame.goto(f"{server.url}/openfn/ui/runs")
+    assert frame.get_by_role("button", name="Retry all…").is_disabled()
+    frame.goto(f"{server.url}/openfn/ui/settings")
+    assert frame.get_by_role("button", name="Add API key").is_disabled()
+    assert frame.get_by_role("button", name="Add basic auth").is_disabled()
+    assert frame.locator("#inbox-url").count() == 0
+    shot(page, "settings-viewer", "light")
+    frame.goto(f"{server.url}/openfn/ui/jobs")
+    assert frame.locator('tr[data-job="counter"] input[role=switch]').is_disabled()
+    assert (
+        frame.locator('tr[data-job="counter"]').get_by_role("button", name="Run now").is_disabled()
+    )
+    shot(page, "jobs-viewer", "light")
+    # Airflow's REST API refuses the viewer's hand-made pause and run requests too.
+    for method, path, body in (
+        ("PATCH", "/api/v2/dags/openfn__core__counter", '{"is_paused": true}'),
+        ("POST", "/api/v2/dags/openfn__core__counter/dagRuns", '{"logical_date": null}'),
+    ):
+        refused = frame.evaluate(
+            """async ([method, path, body]) => (await fetch(path, {method, body,
+                   headers: {'Content-Type': 'application/json'}})).status""",
+            [method, path, body],
+        )
+        assert refused == 403, (method, path, refused)
+    # Even a hand-made request from the page is refused by the API.
+    status = frame.evaluate(
+        """async (id) => (await fetch(`/openfn/api/v1/messages/${id}/process`,
+                                      {method: 'POST'})).status""",
+        seeded["ada"],
+    )
+    assert status == 403
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["dark"])
+def test_every_screen_in_dark_mode(
+    browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
+) -> None:
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    assert "dark" in (frame.locator("html").get_attribute("class") or "")
+    background = frame.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)", background
+    screens = {
+        "inbox": "/inbox",
+        "message": f"/messages/{seeded['ada']}",
+        "activity": "/runs",
+        "run": f"/runs/{seeded['failed_run']}",
+        "settings": "/settings",
+        "jobs": "/jobs",
+    }
+    for name, path in screens.items():
+        frame.goto(f"{server.url}/openfn/ui{path}")
+        frame.locator("h1").wait_for()
+        shot(page, name, mode)
+        full_page_shot(page, server, path, name, mode)
+    # Switching Airflow's colour mode switches the screens at once.
+    page.evaluate("document.documentElement.classList.replace('dark', 'light')")
+    frame.locator("html.light").wait_for(state="attached")
+    page.context.close()
