@@ -35,9 +35,13 @@ CREATE INDEX openfn_message_search_vector_idx ON openfn_message USING gin (searc
 CREATE INDEX openfn_message_body_idx ON openfn_message USING gin (body jsonb_path_ops);
 CREATE INDEX openfn_message_project_received_idx
     ON openfn_message (project, received_at DESC, id DESC);
+-- A date window over every project (the inbox's default view) and its capped counts.
+CREATE INDEX openfn_message_received_idx ON openfn_message (received_at);
 -- Messages stored without a search vector (by paths other than the inbox, or edited): the
 -- dispatcher fills them in.
 CREATE INDEX openfn_message_unindexed_idx ON openfn_message (id) WHERE search_vector IS NULL;
+-- 10,000 most common lexemes kept by ANALYZE (not 1,000): rare words are estimated as rare.
+ALTER TABLE openfn_message ALTER COLUMN search_vector SET STATISTICS 1000;
 
 -- Earlier bodies of edited messages: who changed them and when.
 CREATE TABLE openfn_message_version (
@@ -146,8 +150,9 @@ CREATE TABLE openfn_run (
 CREATE INDEX openfn_run_project_job_id_idx ON openfn_run (project, job, id DESC);
 -- The cron cursor: the latest successful run of a job.
 CREATE INDEX openfn_run_project_job_status_id_idx ON openfn_run (project, job, status, id DESC);
--- Also what ON DELETE SET NULL uses when messages are deleted.
-CREATE INDEX openfn_run_message_id_idx ON openfn_run (message_id);
+-- A message's runs, newest first, answered from the index (the inbox's latest-run filter); also
+-- what ON DELETE SET NULL uses when messages are deleted.
+CREATE INDEX openfn_run_message_latest_idx ON openfn_run (message_id, id DESC) INCLUDE (job, status);
 CREATE INDEX openfn_run_dag_run_idx ON openfn_run (dag_id, dag_run_id);
 -- What ON DELETE SET NULL uses when runs are deleted; most runs are not retries.
 CREATE INDEX openfn_run_retry_of_idx ON openfn_run (retry_of) WHERE retry_of IS NOT NULL;

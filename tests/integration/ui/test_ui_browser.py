@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from cluster import fresh_start
+from playwright.sync_api import Error as PlaywrightError
 from seed import seed
 from server import ApiServer
 
@@ -106,12 +107,23 @@ def open_openfn(page: Any) -> Any:
     """Click "OpenFn" in Airflow's navigation; return the frame the screens are shown in."""
     page.get_by_test_id("nav-sidebar").get_by_role("link", name="OpenFn", exact=True).click()
     page.wait_for_url(re.compile(r"/plugin/openfn"))
+    return frame_of(page)
+
+
+def frame_of(page: Any) -> Any:
+    """The frame Airflow shows the OpenFn screens in, once a screen has loaded in it."""
     page.locator('iframe[title="OpenFn"]').wait_for()
     for _ in range(100):
-        frame = page.locator('iframe[title="OpenFn"]').element_handle().content_frame()
-        if frame is not None and "/openfn/ui/" in frame.url:
-            frame.locator("h1").wait_for()
-            return frame
+        # Airflow's router may render the iframe again right after the click: a frame found
+        # then detached is looked up anew.
+        try:
+            frame = page.locator('iframe[title="OpenFn"]').element_handle().content_frame()
+            if frame is not None and "/openfn/ui/" in frame.url:
+                frame.locator("h1").wait_for()
+                return frame
+        except PlaywrightError as exc:
+            if "detached" not in str(exc):
+                raise
         page.wait_for_timeout(100)
     raise AssertionError("the OpenFn screens did not open in Airflow's UI")
 
@@ -275,8 +287,10 @@ def test_admin_works_through_the_activity(
     page.wait_for_url(re.compile(r"/dags/openfn__core__intake/runs/"))
 
     # Bulk retry of a filter, with its count, then CSV export of the runs.
-    frame = open_openfn(page)  # Airflow may reopen the run page: use the tabs, not its breadcrumb
-    frame.get_by_role("navigation", name="OpenFn").get_by_role("link", name="Activity").click()
+    # Back to the list by its bookmarkable address (Airflow renders the frame again on its way
+    # back from its own page, so clicks in the old frame may land in a detached one).
+    page.goto(f"{server.url}/plugin/openfn/openfn/ui/runs")
+    frame = frame_of(page)
     frame.wait_for_url(re.compile(r"/openfn/ui/runs$"))
     frame.get_by_role("button", name="Retry all…").click()
     said = confirm(frame)
