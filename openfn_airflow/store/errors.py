@@ -9,3 +9,7 @@ class StoreError(Exception):
 
 class DatabaseUnavailable(StoreError):
     """The database cannot be reached or went away: retry later (the inbox answers 503)."""
+
+
+class StatementTimedOut(StoreError):
+    """A statement run with a time budget (``fetch_one_within``) took longer: nothing changed."""

@@ -18,6 +18,9 @@ FAILED_STATUSES = ("failed", "killed", "crashed", "lost")
 RUN_STATES = ("success", "failed", "none")
 # Counts stop here: past it a list says "10,000+" instead of scanning everything.
 COUNT_CAP = 10_000
+# Lists count their matches for at most this long, then say "many": over millions of rows a
+# count of a rare filter may read the whole window, while the page itself is quick.
+COUNT_BUDGET_MS = 100
 
 
 def _jsonb(value: Any) -> Jsonb | None:

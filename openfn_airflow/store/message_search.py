@@ -13,7 +13,7 @@ import psycopg
 from openfn_airflow.store.errors import StoreError
 from openfn_airflow.store.exports import copy_csv
 from openfn_airflow.store.filters import COUNT_CAP, MessageFilter
-from openfn_airflow.store.queries import fetch_all, fetch_one, query
+from openfn_airflow.store.queries import fetch_all, fetch_one, fetch_one_within, query
 
 
 class UnknownTrigger(StoreError):
@@ -43,10 +43,20 @@ def search_messages(
 
 
 def count_messages(
-    conn: psycopg.Connection, where: MessageFilter, cap: int = COUNT_CAP
+    conn: psycopg.Connection,
+    where: MessageFilter,
+    cap: int = COUNT_CAP,
+    budget_ms: int | None = None,
 ) -> int | None:
-    """Return how many messages match, or None when more than ``cap`` do."""
-    row = fetch_one(conn, "count_messages", **_params(conn, where), cap=cap + 1)
+    """Return how many messages match, or None when more than ``cap`` do.
+
+    ``budget_ms``: give up after that long (StatementTimedOut).
+    """
+    params = {**_params(conn, where), "cap": cap + 1}
+    if budget_ms is None:
+        row = fetch_one(conn, "count_messages", **params)
+    else:
+        row = fetch_one_within(conn, "count_messages", budget_ms, **params)
     assert row is not None
     return None if row["n"] > cap else row["n"]
 

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from openfn_airflow.store.database import wrap_exceptions
+from openfn_airflow.store.errors import DatabaseUnavailable, StatementTimedOut
 
 _BLOCK_HEADER = re.compile(r"^-- ([a-z][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
 _INCLUDE = re.compile(r"/\*\s*include ([a-z][a-z0-9_]*)\s*\*/")
@@ -85,6 +86,31 @@ def fetch_one(conn: psycopg.Connection, name: str, /, **params: Any) -> dict[str
     """Run a named query and return its first row as a dict, or None."""
     with wrap_exceptions(), conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query(name), params).fetchone()
+
+
+def fetch_one_within(
+    conn: psycopg.Connection, name: str, budget_ms: int, /, **params: Any
+) -> dict[str, Any] | None:
+    """``fetch_one`` that gives up after ``budget_ms``: StatementTimedOut, the transaction intact.
+
+    The statement runs in a savepoint with a local ``statement_timeout``; the timeout that was in
+    force before is restored after it, and a cancelled statement rolls back to the savepoint only.
+    """
+    try:
+        with wrap_exceptions(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            previous = cur.execute(
+                "SELECT current_setting('statement_timeout') AS value, "
+                "set_config('statement_timeout', %s, true)",
+                [f"{int(budget_ms)}ms"],
+            ).fetchone()
+            assert previous is not None
+            row = cur.execute(query(name), params).fetchone()
+            cur.execute("SELECT set_config('statement_timeout', %s, true)", [previous["value"]])
+            return row
+    except DatabaseUnavailable as exc:
+        if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+            raise StatementTimedOut(f"{name} took longer than {budget_ms} ms") from None
+        raise
 
 
 def fetch_all(conn: psycopg.Connection, name: str, /, **params: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import psycopg
 
 from openfn_airflow.store.exports import copy_csv
 from openfn_airflow.store.filters import COUNT_CAP, RunFilter
-from openfn_airflow.store.queries import fetch_all, fetch_one, query
+from openfn_airflow.store.queries import fetch_all, fetch_one, fetch_one_within, query
 
 
 def search_runs(
@@ -22,9 +22,21 @@ def search_runs(
     return fetch_all(conn, "search_runs", **where.params(), before_id=before_id, limit=limit)
 
 
-def count_runs(conn: psycopg.Connection, where: RunFilter, cap: int = COUNT_CAP) -> int | None:
-    """Return how many runs match, or None when more than ``cap`` do."""
-    row = fetch_one(conn, "count_runs", **where.params(), cap=cap + 1)
+def count_runs(
+    conn: psycopg.Connection,
+    where: RunFilter,
+    cap: int = COUNT_CAP,
+    budget_ms: int | None = None,
+) -> int | None:
+    """Return how many runs match, or None when more than ``cap`` do.
+
+    ``budget_ms``: give up after that long (StatementTimedOut).
+    """
+    params = {**where.params(), "cap": cap + 1}
+    if budget_ms is None:
+        row = fetch_one(conn, "count_runs", **params)
+    else:
+        row = fetch_one_within(conn, "count_runs", budget_ms, **params)
     assert row is not None
     return None if row["n"] > cap else row["n"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -27,6 +28,11 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int | None = Field(description="How many match in all; null past the count cap.")
     total_capped: bool = Field(False, description="True when more match than were counted.")
+    total_timed_out: bool = Field(
+        False,
+        description="True when counting took longer than its budget (total is null); the page "
+        "and its next cursor are complete.",
+    )
     next: int | None = Field(description="Pass as before_id for the next page; null at the end.")
 
 
@@ -65,3 +71,13 @@ def _check_time(value: str | None) -> str | None:
 
 TimeBound = Annotated[str | None, AfterValidator(_check_time), Field(description=TIME_BOUND_HELP)]
 Id = Annotated[int | None, Field(ge=1)]
+
+
+def counted(count: Callable[[], int | None]) -> tuple[int | None, bool]:
+    """Run a budgeted count: (its result, False), or (None, True) when it ran out of time."""
+    from openfn_airflow.store.errors import StatementTimedOut
+
+    try:
+        return count(), False
+    except StatementTimedOut:
+        return None, True

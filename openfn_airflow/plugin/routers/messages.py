@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
-from openfn_airflow.plugin.models.common import Page, utcnow
+from openfn_airflow.plugin.models.common import Page, counted, utcnow
 from openfn_airflow.plugin.models.messages import (
     Dispatch,
     EditResult,
@@ -33,7 +33,7 @@ from openfn_airflow.plugin.models.messages import (
 from openfn_airflow.plugin.models.runs import RunSummary
 from openfn_airflow.plugin.security import require_edit, require_run
 from openfn_airflow.store import message_search, message_versions, messages, run_search
-from openfn_airflow.store.filters import MessageFilter
+from openfn_airflow.store.filters import COUNT_BUDGET_MS, MessageFilter
 from openfn_airflow.store.message_search import UnknownTrigger
 
 # One request queues at most this many messages: past it, narrow the filters.
@@ -65,14 +65,17 @@ def list_messages(
         rows = message_search.search_messages(
             conn, where, limit=filters.limit + 1, before_id=filters.before_id
         )
-        total = message_search.count_messages(conn, where)
+        total, timed_out = counted(
+            lambda: message_search.count_messages(conn, where, budget_ms=COUNT_BUDGET_MS)
+        )
     except UnknownTrigger as exc:
         raise _bad_filter(exc) from None
     page = rows[: filters.limit]
     return Page[MessageSummary](
         items=[_summary(row) for row in page],
         total=total,
-        total_capped=total is None,
+        total_capped=total is None and not timed_out,
+        total_timed_out=timed_out,
         next=page[-1]["id"] if len(rows) > filters.limit else None,
     )
 

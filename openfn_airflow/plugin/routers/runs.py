@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
-from openfn_airflow.plugin.models.common import Page, utcnow
+from openfn_airflow.plugin.models.common import Page, counted, utcnow
 from openfn_airflow.plugin.models.runs import (
     RetriedRun,
     RetryRequest,
@@ -25,6 +25,7 @@ from openfn_airflow.plugin.models.runs import (
 from openfn_airflow.plugin.security import forbidden_dag_runs, require_run
 from openfn_airflow.runtime.exit_codes import meaning_of
 from openfn_airflow.store import run_search, runs
+from openfn_airflow.store.filters import COUNT_BUDGET_MS
 
 # Each retry is a DAG run created in one request: past this, narrow the filters.
 MAX_RETRY = 1000
@@ -37,12 +38,15 @@ def list_runs(filters: Annotated[RunListQuery, Query()], conn: ConnDep) -> Page[
     """List runs, newest first, a page at a time."""
     where = filters.to_filter(utcnow())
     rows = run_search.search_runs(conn, where, limit=filters.limit + 1, before_id=filters.before_id)
-    total = run_search.count_runs(conn, where)
+    total, timed_out = counted(
+        lambda: run_search.count_runs(conn, where, budget_ms=COUNT_BUDGET_MS)
+    )
     page = rows[: filters.limit]
     return Page[RunSummary](
         items=[RunSummary(**row) for row in page],
         total=total,
-        total_capped=total is None,
+        total_capped=total is None and not timed_out,
+        total_timed_out=timed_out,
         next=page[-1]["id"] if len(rows) > filters.limit else None,
     )
 

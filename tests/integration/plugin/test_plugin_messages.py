@@ -251,3 +251,23 @@ def test_reprocess_skips_jobs_that_are_off_or_do_not_autoprocess(admin, registry
     answer = admin.post(f"{API}/messages/reprocess", json={"project": "core"}).json()
     assert answer["count"] == 1 and answer["dispatches"] == 0
     assert dispatches(registry) == []
+
+
+def test_a_count_that_takes_too_long_leaves_the_page_whole(viewer, registry, monkeypatch):
+    from factories import make_message
+
+    from openfn_airflow.store import message_search
+    from openfn_airflow.store.errors import StatementTimedOut
+
+    ids = [make_message(registry, project="core", body={"n": n})["id"] for n in range(3)]
+    registry.commit()
+
+    def too_slow(*args, **kwargs):
+        assert kwargs["budget_ms"] > 0
+        raise StatementTimedOut("count_messages took longer than 100 ms")
+
+    monkeypatch.setattr(message_search, "count_messages", too_slow)
+    page = viewer.get(f"{API}/messages", params={"limit": 2}).json()
+    assert [item["id"] for item in page["items"]] == ids[::-1][:2]
+    assert page["total"] is None and page["total_timed_out"] is True
+    assert page["total_capped"] is False and page["next"] == ids[1]

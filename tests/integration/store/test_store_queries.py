@@ -46,3 +46,20 @@ def test_no_parameter_hides_in_a_comment():
         for line in query(name).splitlines():
             comment = line.partition("--")[2]
             assert "%(" not in comment, (name, line)
+
+
+@pytest.mark.integration
+def test_a_statement_past_its_budget_is_cancelled_and_the_transaction_goes_on(conn, monkeypatch):
+    from openfn_airflow.store import queries
+    from openfn_airflow.store.errors import StatementTimedOut
+
+    statements = {"slow": "SELECT pg_sleep(2) AS n", "quick": "SELECT 1 AS n"}
+    monkeypatch.setattr(queries, "query", statements.__getitem__)
+    conn.execute("SET statement_timeout = '7s'")
+    conn.execute("SELECT 1")  # a transaction is open, as in a request that listed first
+
+    with pytest.raises(StatementTimedOut, match="slow took longer than 50 ms"):
+        queries.fetch_one_within(conn, "slow", 50)
+    assert queries.fetch_one_within(conn, "quick", 50) == {"n": 1}
+    # the transaction is intact and the session's own timeout is back
+    assert conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] == "7s"
