@@ -10,15 +10,7 @@ from openfn_airflow.plugin.models.runs import RunListQuery, RunStatus
 from openfn_airflow.plugin.routers import runs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.projects import project_choice
-from openfn_airflow.plugin.ui.queries import (
-    PAGE_SIZES,
-    PAGING,
-    input_time,
-    pinned,
-    query_string,
-    read_filters,
-    window_choice,
-)
+from openfn_airflow.plugin.ui.queries import list_context, read_filters
 from openfn_airflow.plugin.ui.rendering import render, urls
 from openfn_airflow.store import runs
 
@@ -57,14 +49,7 @@ def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse
         projects=project_choice(conn, filters.project),
         statuses=STATUSES,
         failed=FAILED,
-        window=window_choice(filters.after),
-        custom_after=input_time(filters.after),
-        custom_before=input_time(filters.before),
-        page_sizes=PAGE_SIZES,
-        export_query=query_string(filters, drop=PAGING),
-        next_query=page and page.next and query_string(filters, before_id=page.next),
-        newest_query=query_string(filters, drop=("before_id",)),
-        bulk=pinned(filters, "after", "before"),
+        **list_context(filters, page, "after", "before"),
     )
 
 

@@ -13,15 +13,7 @@ from openfn_airflow.plugin.models.messages import MessageListQuery, MessageQuery
 from openfn_airflow.plugin.routers import messages as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.projects import project_choice
-from openfn_airflow.plugin.ui.queries import (
-    PAGE_SIZES,
-    PAGING,
-    input_time,
-    pinned,
-    query_string,
-    read_filters,
-    window_choice,
-)
+from openfn_airflow.plugin.ui.queries import list_context, query_string, read_filters
 from openfn_airflow.plugin.ui.rendering import render
 from openfn_airflow.store import message_search
 from openfn_airflow.store.filters import MessageFilter
@@ -57,14 +49,7 @@ def inbox(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
         page=page,
         preview=preview,
         projects=choice,
-        window=window_choice(filters.received_after),
-        custom_after=input_time(filters.received_after),
-        custom_before=input_time(filters.received_before),
-        page_sizes=PAGE_SIZES,
-        export_query=query_string(filters, drop=PAGING),
-        next_query=page and page.next and query_string(filters, before_id=page.next),
-        newest_query=query_string(filters, drop=("before_id",)),
-        bulk=pinned(filters, "received_after", "received_before"),
+        **list_context(filters, page, "received_after", "received_before"),
     )
 
 

@@ -73,3 +73,21 @@ def input_time(value: str | None) -> str:
     except ValueError:
         return ""
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M") if parsed else ""
+
+
+def list_context(filters: BaseModel, page: Any, after: str, before: str) -> dict[str, Any]:
+    """What a list screen's template needs besides its rows: the date window, page sizes, and
+    the query strings of the export, the next and the newest page and the bulk action.
+
+    ``after`` / ``before``: the names of the filter's time-bound fields.
+    """
+    return {
+        "window": window_choice(getattr(filters, after)),
+        "custom_after": input_time(getattr(filters, after)),
+        "custom_before": input_time(getattr(filters, before)),
+        "page_sizes": PAGE_SIZES,
+        "export_query": query_string(filters, drop=PAGING),
+        "next_query": page and page.next and query_string(filters, before_id=page.next),
+        "newest_query": query_string(filters, drop=("before_id",)),
+        "bulk": pinned(filters, after, before),
+    }

@@ -5,6 +5,7 @@ Test modules import the fixtures they use from here (``from inbox_helpers import
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 # The temporary DAGs folder the integration conftest made (dags/ plus the test projects).
 DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 INBOX_ID = "5f0c6a43-8f7e-4d59-9a53-5a3d2b6e9c01"  # fixed by tests/integration/projects/inbox
+INBOX_JOBS = 6  # every non-archived job of tests/integration/projects/inbox/project.yaml
 PROJECT = "inbox"
 
 
@@ -88,3 +90,26 @@ def count(conn: psycopg.Connection[Any], table: str) -> int:
     row = conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()
     assert row is not None
     return row["n"] if isinstance(row, dict) else row[0]
+
+
+@contextlib.contextmanager
+def inbox_cluster(home: Path, sqlalchemy_url: str, db_url: str) -> Iterator[Any]:
+    """Real api-server, scheduler and dag-processor, once the inbox project's DAGs are parsed and
+    its inbox answers (the api-server's dispatcher synced the registry)."""
+    import httpx
+    from cluster import Cluster, count_dags, fresh_start, wait_for
+
+    fresh_start(db_url)
+    started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
+    try:
+        wait_for(
+            lambda: count_dags(db_url, "openfn__inbox__") == INBOX_JOBS,
+            180,
+            "the inbox project's DAGs to be parsed",
+            started,
+        )
+        inbox = f"{started.url}/openfn/inbox/{INBOX_ID}"
+        wait_for(lambda: httpx.get(inbox).status_code == 200, 60, "the inbox", started)
+        yield started
+    finally:
+        started.stop()

@@ -8,39 +8,24 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from cluster import Cluster, count_dags, fresh_start, wait_for
-from inbox_helpers import INBOX_ID
+from cluster import Cluster, wait_for
+from inbox_helpers import INBOX_ID, inbox_cluster
 
-# The temporary DAGs folder the integration conftest made (dags/ plus the test projects).
-DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
-INBOX_JOBS = 6
 CLIENTS = 8
 KILL_AFTER_ACCEPTED = 25
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, sqlalchemy_url, db_url):
-    home: Path = tmp_path_factory.mktemp("airflow-home-crash")
-    fresh_start(db_url)
-    started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
-    try:
-        wait_for(
-            lambda: count_dags(db_url, "openfn__inbox__") == INBOX_JOBS,
-            180,
-            "the inbox DAGs",
-            started,
-        )
-        inbox = f"{started.url}/openfn/inbox/{INBOX_ID}"
-        wait_for(lambda: httpx.get(inbox).status_code == 200, 60, "the inbox", started)
+    with inbox_cluster(
+        tmp_path_factory.mktemp("airflow-home-crash"), sqlalchemy_url, db_url
+    ) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def stop(cluster: Cluster, name: str, sig: int = signal.SIGTERM) -> None:
