@@ -213,9 +213,30 @@ def _banner(
     say(f"  database   {database.display}")
     say(f"  DAGs       {env['AIRFLOW__CORE__DAGS_FOLDER']} (new files appear within 30 s)")
     say(f"  fake API   {fake_api_url} (Airflow connection example_api)")
+    for project, url in _inbox_urls(env, args.port):
+        say(f"  inbox      {url} (project {project})")
     say(f"  logs       {supervisor.log_dir}/<component>.log")
     say()
     say("Ctrl-C stops everything.")
+
+
+def _inbox_urls(env: dict[str, str], port: int) -> list[tuple[str, str]]:
+    """Each project's inbox URL (the registry synced from the DAGs folder first); none on error."""
+    try:
+        from openfn_airflow.inbox.registry import sync_projects
+        from openfn_airflow.store.database import connect
+        from openfn_airflow.store.projects import list_projects
+
+        with connect(env["AIRFLOW__OPENFN__DATABASE_URL"]) as conn:
+            sync_projects(conn, env["AIRFLOW__CORE__DAGS_FOLDER"], prune=False)
+            conn.commit()
+            projects = list_projects(conn)
+    except Exception as exc:  # the banner never fails the start; the dispatcher syncs later
+        say(f"  inbox      (not listed: {exc}; the Project settings screen shows it)")
+        return []
+    return [
+        (row["name"], f"http://localhost:{port}/openfn/inbox/{row['inbox_id']}") for row in projects
+    ]
 
 
 def _wait_healthy(

@@ -14,7 +14,7 @@ from openfn_airflow.store.errors import StoreError
 from openfn_airflow.store.queries import fetch_all, fetch_one
 
 
-def ensure_project(conn: psycopg.Connection, name: str, inbox_id: str | None = None) -> str:
+def ensure_project(conn: psycopg.Connection[Any], name: str, inbox_id: str | None = None) -> str:
     """Record a project and return its inbox id.
 
     Without ``inbox_id`` the stored id is kept, or a random one generated and stored the first
@@ -32,12 +32,12 @@ def ensure_project(conn: psycopg.Connection, name: str, inbox_id: str | None = N
     return str(row["inbox_id"])
 
 
-def get_project(conn: psycopg.Connection, name: str) -> dict[str, Any] | None:
+def get_project(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
     """Return a project (``name``, ``inbox_id`` as text, ``created_at``), or None."""
     return _with_text_inbox_id(fetch_one(conn, "get_project", name=name))
 
 
-def get_project_by_inbox(conn: psycopg.Connection, inbox_id: str) -> dict[str, Any] | None:
+def get_project_by_inbox(conn: psycopg.Connection[Any], inbox_id: str) -> dict[str, Any] | None:
     """Return the project an inbox id belongs to, or None (also for text that is not a UUID)."""
     try:
         parsed = uuid.UUID(inbox_id)
@@ -46,7 +46,7 @@ def get_project_by_inbox(conn: psycopg.Connection, inbox_id: str) -> dict[str, A
     return _with_text_inbox_id(fetch_one(conn, "get_project_by_inbox", inbox_id=parsed))
 
 
-def list_projects(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def list_projects(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     """Return every project (``name``, ``inbox_id`` as text, ``created_at``) by name."""
     rows = fetch_all(conn, "list_projects")
     for row in rows:
