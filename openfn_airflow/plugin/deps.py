@@ -1,7 +1,15 @@
-"""Typed dependencies of the plugin's routes: a database connection and the signed-in user."""
+"""Typed dependencies of the plugin's routes: a database connection and the signed-in user.
+
+Connections come from one pool per process and database URL (the inbox has its own pool of
+autocommit connections): opening a connection per request cost ~5 ms of every API call. Pooled
+connections never prepare statements server-side: a prepared search would switch to a generic
+plan after a few calls and lose the planner's view of its tsquery.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -9,17 +17,56 @@ import psycopg
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from openfn_airflow.store.database import connect
+from openfn_airflow.store.database import database_url
+from openfn_airflow.store.errors import DatabaseUnavailable
+
+POOL_MAX_SIZE = 8
+POOL_TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 5
+
+_pools: dict[str, ConnectionPool] = {}
+_lock = threading.Lock()
+
+
+def _pool() -> ConnectionPool:
+    conninfo = database_url()
+    if "connect_timeout" not in conninfo_to_dict(conninfo):
+        conninfo = make_conninfo(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    with _lock:
+        pool = _pools.get(conninfo)
+        if pool is None:
+            pool = ConnectionPool(
+                conninfo,
+                min_size=0,
+                max_size=POOL_MAX_SIZE,
+                kwargs={"row_factory": dict_row, "autocommit": False, "prepare_threshold": None},
+                timeout=POOL_TIMEOUT_SECONDS,
+                name="openfn-api",
+                open=True,
+            )
+            _pools[conninfo] = pool
+        return pool
 
 
 def get_conn() -> Iterator[psycopg.Connection[Any]]:
-    """Open a connection for one request; what the route did not commit is rolled back."""
-    conn = connect()
+    """Lend a pooled connection for one request; what the route did not commit is rolled back."""
+    pool = _pool()
+    try:
+        conn = pool.getconn()
+    except PoolTimeout as exc:
+        raise DatabaseUnavailable(f"no database connection: {exc}") from exc
     try:
         yield conn
     finally:
-        conn.close()
+        # A broken connection fails here; the pool sees it is broken and discards it.
+        with contextlib.suppress(psycopg.Error):
+            if not conn.closed:
+                conn.rollback()
+        pool.putconn(conn)
 
 
 ConnDep = Annotated[psycopg.Connection[Any], Depends(get_conn)]
