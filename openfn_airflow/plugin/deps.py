@@ -17,25 +17,22 @@ import psycopg
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from openfn_airflow.store.database import database_url
+from openfn_airflow.store.database import connection_conninfo
 from openfn_airflow.store.errors import DatabaseUnavailable
 
 POOL_MAX_SIZE = 8
 POOL_TIMEOUT_SECONDS = 5.0
-CONNECT_TIMEOUT_SECONDS = 5
+POOL_CONNECT_TIMEOUT_SECONDS = 5
 
 _pools: dict[str, ConnectionPool] = {}
 _lock = threading.Lock()
 
 
 def _pool() -> ConnectionPool:
-    conninfo = database_url()
-    if "connect_timeout" not in conninfo_to_dict(conninfo):
-        conninfo = make_conninfo(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    conninfo = connection_conninfo(connect_timeout=POOL_CONNECT_TIMEOUT_SECONDS)
     with _lock:
         pool = _pools.get(conninfo)
         if pool is None:

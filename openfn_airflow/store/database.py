@@ -66,12 +66,21 @@ def connect(url: str | None = None) -> psycopg.Connection[DictRow]:
 
     ``url``: a PostgreSQL URL or conninfo; default ``database_url()``.
     """
+    with wrap_exceptions():
+        return psycopg.connect(connection_conninfo(url), row_factory=dict_row, autocommit=False)
+
+
+def connection_conninfo(
+    url: str | None = None, connect_timeout: int = _CONNECT_TIMEOUT_SECONDS
+) -> str:
+    """The conninfo that ``connect()`` and the plugin's pools open: ``url`` (default
+    ``database_url()``) with a connect timeout unless it sets one, so a black-holed server fails
+    fast instead of after the OS gives up minutes later."""
     conninfo = to_conninfo(url, option="the database URL") if url else database_url()
     with wrap_exceptions():
         if "connect_timeout" not in conninfo_to_dict(conninfo):
-            # A black-holed server should fail fast, not after the OS gives up minutes later.
-            conninfo = make_conninfo(conninfo, connect_timeout=_CONNECT_TIMEOUT_SECONDS)
-        return psycopg.connect(conninfo, row_factory=dict_row, autocommit=False)
+            conninfo = make_conninfo(conninfo, connect_timeout=connect_timeout)
+    return conninfo
 
 
 @contextmanager

@@ -14,13 +14,12 @@ from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from openfn_airflow.inbox import ingest, settings
 from openfn_airflow.inbox.ingest import Receipt, StaleConnection
-from openfn_airflow.store.database import database_url
+from openfn_airflow.store.database import connection_conninfo
 from openfn_airflow.store.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,6 +29,7 @@ router = APIRouter(tags=["inbox"])
 RETRY_AFTER_SECONDS = 5
 POOL_MAX_SIZE = 16
 POOL_TIMEOUT_SECONDS = 5.0
+POOL_CONNECT_TIMEOUT_SECONDS = 5
 OPENROSA_HEADERS = {"X-OpenRosa-Version": "1.0"}
 
 _pool: ConnectionPool | None = None
@@ -41,11 +41,8 @@ def get_pool() -> ConnectionPool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            conninfo = database_url()
-            if "connect_timeout" not in conninfo_to_dict(conninfo):
-                conninfo = make_conninfo(conninfo, connect_timeout=5)
             _pool = ConnectionPool(
-                conninfo,
+                connection_conninfo(connect_timeout=POOL_CONNECT_TIMEOUT_SECONDS),
                 min_size=1,
                 max_size=POOL_MAX_SIZE,
                 kwargs={"autocommit": True, "row_factory": dict_row},

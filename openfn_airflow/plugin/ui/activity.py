@@ -11,7 +11,7 @@ from openfn_airflow.plugin.routers import runs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.projects import project_choice
 from openfn_airflow.plugin.ui.queries import list_context, read_filters
-from openfn_airflow.plugin.ui.rendering import render, urls
+from openfn_airflow.plugin.ui.rendering import error_page, render, urls
 from openfn_airflow.store import runs
 
 STATUSES: tuple[RunStatus, ...] = (
@@ -59,14 +59,7 @@ def run(run_id: int, request: Request, conn: ConnDep, access: AccessDep) -> HTML
     try:
         detail = api.get_run(run_id, conn)
     except HTTPException as exc:
-        return render(
-            request,
-            "error.html",
-            access,
-            screen="activity",
-            status_code=exc.status_code,
-            message=str(exc.detail),
-        )
+        return error_page(request, access, "activity", exc)
     return render(request, "run.html", access, screen="activity", run=detail, failed=FAILED)
 
 

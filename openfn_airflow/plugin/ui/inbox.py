@@ -14,7 +14,7 @@ from openfn_airflow.plugin.routers import messages as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.projects import project_choice
 from openfn_airflow.plugin.ui.queries import list_context, query_string, read_filters
-from openfn_airflow.plugin.ui.rendering import render
+from openfn_airflow.plugin.ui.rendering import error_page, render
 from openfn_airflow.store import message_search
 from openfn_airflow.store.filters import MessageFilter
 
@@ -59,14 +59,7 @@ def message(message_id: int, request: Request, conn: ConnDep, access: AccessDep)
     try:
         detail = api.get_message(message_id, conn)
     except HTTPException as exc:
-        return render(
-            request,
-            "error.html",
-            access,
-            screen="inbox",
-            status_code=exc.status_code,
-            message=str(exc.detail),
-        )
+        return error_page(request, access, "inbox", exc)
     older = message_search.search_messages(
         conn, MessageFilter(project=detail.project), limit=1, before_id=message_id
     )

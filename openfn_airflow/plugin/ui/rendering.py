@@ -88,3 +88,15 @@ def render(
         )
     )
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def error_page(request: Request, access: Access, screen: str, refused: Any) -> HTMLResponse:
+    """The screen's page for a refusal of the JSON API (an HTTPException): its status and detail."""
+    return render(
+        request,
+        "error.html",
+        access,
+        screen=screen,
+        status_code=refused.status_code,
+        message=str(refused.detail),
+    )
