@@ -66,6 +66,13 @@ def get_provider_info() -> dict[str, Any]:
                         "1.0",
                         "0.5",
                     ),
+                    "dispatch_coalesce": _option(
+                        "Seconds the dispatcher waits after a NOTIFY so that a burst of messages\n"
+                        "is dispatched in one batch (0: dispatch each at once).\n",
+                        "float",
+                        "0.05",
+                        "0.1",
+                    ),
                 },
             }
         },

@@ -26,6 +26,13 @@ def dispatch_poll_interval() -> float:
     return max(0.05, conf.getfloat("openfn", "dispatch_poll_interval", fallback=1.0))
 
 
+def dispatch_coalesce() -> float:
+    """``[openfn] dispatch_coalesce``: seconds to let a burst gather after a NOTIFY (0-5)."""
+    from airflow.configuration import conf
+
+    return min(5.0, max(0.0, conf.getfloat("openfn", "dispatch_coalesce", fallback=0.05)))
+
+
 def dags_folder() -> str:
     """``[core] dags_folder``: where the project specs are."""
     from airflow.configuration import conf
