@@ -41,6 +41,33 @@ def count_runs(
     return None if row["n"] > cap else row["n"]
 
 
+def find_run_at(
+    conn: psycopg.Connection, where: RunFilter, position: int, budget_ms: int | None = None
+) -> int | None:
+    """Return the id of the matching run at ``position`` (0: the newest), None past the end.
+
+    ``position`` stays under ``COUNT_CAP`` (ValueError): a page that deep is not looked up by
+    reading that many rows. ``budget_ms``: give up after that long (StatementTimedOut).
+    """
+    if not 0 <= position < COUNT_CAP:
+        raise ValueError(f"position {position} is not within the first {COUNT_CAP} matches")
+    params = {**where.params(), "position": position}
+    if budget_ms is None:
+        row = fetch_one(conn, "find_run_at", **params)
+    else:
+        row = fetch_one_within(conn, "find_run_at", budget_ms, **params)
+    return None if row is None else int(row["id"])
+
+
+def find_neighbours(
+    conn: psycopg.Connection, run_id: int, project: str
+) -> tuple[int | None, int | None]:
+    """Return the ids of the next older and the next newer run of ``project``."""
+    row = fetch_one(conn, "find_run_neighbours", run_id=run_id, project=project)
+    assert row is not None
+    return row["older"], row["newer"]
+
+
 def export_runs(conn: psycopg.Connection, where: RunFilter) -> Iterator[bytes]:
     """Yield the matching runs as CSV (with a header row), newest first, in constant memory."""
     return copy_csv(conn, query("export_runs"), where.params())

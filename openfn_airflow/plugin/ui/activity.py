@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openfn_airflow.plugin.deps import ConnDep
+from openfn_airflow.plugin.models.common import utcnow
 from openfn_airflow.plugin.models.runs import RunListQuery, RunStatus
 from openfn_airflow.plugin.routers import runs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
+from openfn_airflow.plugin.ui.paging import PageNumber, go_to_page
 from openfn_airflow.plugin.ui.projects import project_choice
-from openfn_airflow.plugin.ui.queries import list_context, read_filters
+from openfn_airflow.plugin.ui.queries import id_range_filters, list_context, read_filters
 from openfn_airflow.plugin.ui.rendering import error_page, render, urls
-from openfn_airflow.store import runs
+from openfn_airflow.store import run_search, runs
+from openfn_airflow.store.filters import COUNT_BUDGET_MS
 
 STATUSES: tuple[RunStatus, ...] = (
     "success",
@@ -24,20 +29,46 @@ STATUSES: tuple[RunStatus, ...] = (
     "pending",
 )
 FAILED = frozenset({"failed", "killed", "crashed", "lost"})
+# The filters a bulk retry of an id range keeps, as its form names them.
+RANGE_LABELS = {
+    "project": "project",
+    "job": "job",
+    "status": "status",
+    "q": "log contains",
+    "message_id": "of message",
+}
 
 router = APIRouter(route_class=PageRoute)
+
+
+class ActivityQuery(RunListQuery, PageNumber):
+    """The Activity's query string: the API's list parameters and the page number."""
+
+
+def _go_to_page(filters: ActivityQuery, conn: Any) -> tuple[ActivityQuery, str | None]:
+    where = filters.to_filter(utcnow())
+    return go_to_page(
+        filters,
+        "run",
+        lambda position: run_search.find_run_at(conn, where, position, budget_ms=COUNT_BUDGET_MS),
+        lambda: run_search.count_runs(conn, where, budget_ms=COUNT_BUDGET_MS),
+    )
 
 
 @router.get("/runs", response_class=HTMLResponse)
 def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
     """Show the runs, newest first."""
-    filters, error = read_filters(request, RunListQuery, lists=("status",))
-    page = None
+    times = ("after", "before")
+    filters, error = read_filters(request, ActivityQuery, lists=("status",), times=times)
+    notice = page = None
     if error is None:
+        filters, notice = _go_to_page(filters, conn)
         try:
             page = api.list_runs(filters, conn)
         except HTTPException as exc:
             error = str(exc.detail)
+    context = list_context(filters, page, *times)
+    id_range, id_range_terms = id_range_filters(context["bulk"], *times, RANGE_LABELS)
     return render(
         request,
         "activity.html",
@@ -45,11 +76,14 @@ def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse
         screen="activity",
         filters=filters,
         error=error,
+        notice=notice,
         page=page,
         projects=project_choice(conn, filters.project),
         statuses=STATUSES,
         failed=FAILED,
-        **list_context(filters, page, "after", "before"),
+        id_range=id_range,
+        id_range_terms=id_range_terms,
+        **context,
     )
 
 
@@ -60,7 +94,17 @@ def run(run_id: int, request: Request, conn: ConnDep, access: AccessDep) -> HTML
         detail = api.get_run(run_id, conn)
     except HTTPException as exc:
         return error_page(request, access, "activity", exc)
-    return render(request, "run.html", access, screen="activity", run=detail, failed=FAILED)
+    older_id, newer_id = run_search.find_neighbours(conn, run_id, detail.project)
+    return render(
+        request,
+        "run.html",
+        access,
+        screen="activity",
+        run=detail,
+        failed=FAILED,
+        older_id=older_id,
+        newer_id=newer_id,
+    )
 
 
 @router.get("/dag-runs/{dag_id}/{dag_run_id}", response_class=HTMLResponse)

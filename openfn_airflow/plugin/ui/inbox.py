@@ -9,18 +9,39 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from openfn_airflow.plugin.deps import ConnDep
+from openfn_airflow.plugin.models.common import utcnow
 from openfn_airflow.plugin.models.messages import MessageListQuery, MessageQuery
 from openfn_airflow.plugin.routers import messages as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
+from openfn_airflow.plugin.ui.paging import PageNumber, go_to_page
 from openfn_airflow.plugin.ui.projects import project_choice
-from openfn_airflow.plugin.ui.queries import list_context, query_string, read_filters
+from openfn_airflow.plugin.ui.queries import (
+    id_range_filters,
+    list_context,
+    query_string,
+    read_filters,
+)
 from openfn_airflow.plugin.ui.rendering import error_page, render
 from openfn_airflow.store import message_search
-from openfn_airflow.store.filters import MessageFilter
+from openfn_airflow.store.filters import COUNT_BUDGET_MS
+from openfn_airflow.store.message_search import UnknownTrigger
 
 PREVIEW_CHARS = 160
+# The filters a bulk reprocess of an id range keeps, as its form names them.
+RANGE_LABELS = {
+    "project": "project",
+    "q": "body contains",
+    "trigger": "trigger",
+    "run_state": "latest run",
+    "job": "of job",
+}
+RUN_STATES = {"success": "succeeded", "failed": "failed", "none": "none yet"}
 
 router = APIRouter(route_class=PageRoute)
+
+
+class InboxQuery(MessageListQuery, PageNumber):
+    """The Inbox's query string: the API's list parameters and the page number."""
 
 
 def preview(body: Any) -> str:
@@ -28,17 +49,38 @@ def preview(body: Any) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
+def _go_to_page(filters: InboxQuery, conn: Any) -> tuple[InboxQuery, str | None]:
+    where = filters.to_filter(utcnow())
+    try:
+        return go_to_page(
+            filters,
+            "message",
+            lambda position: message_search.find_message_at(
+                conn, where, position, budget_ms=COUNT_BUDGET_MS
+            ),
+            lambda: message_search.count_messages(conn, where, budget_ms=COUNT_BUDGET_MS),
+        )
+    except UnknownTrigger:
+        return filters, None  # the list says what is wrong with the filters
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
     """Show the messages, newest first."""
-    filters, error = read_filters(request, MessageListQuery)
-    page = None
+    times = ("received_after", "received_before")
+    filters, error = read_filters(request, InboxQuery, times=times)
+    notice = page = None
     if error is None:
+        filters, notice = _go_to_page(filters, conn)
         try:
             page = api.list_messages(filters, conn)
         except HTTPException as exc:
             error = str(exc.detail)
     choice = project_choice(conn, filters.project)
+    context = list_context(filters, page, *times)
+    id_range, id_range_terms = id_range_filters(
+        context["bulk"], *times, RANGE_LABELS, {"run_state": RUN_STATES}
+    )
     return render(
         request,
         "inbox.html",
@@ -46,10 +88,13 @@ def inbox(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
         screen="inbox",
         filters=filters,
         error=error,
+        notice=notice,
         page=page,
         preview=preview,
         projects=choice,
-        **list_context(filters, page, "received_after", "received_before"),
+        id_range=id_range,
+        id_range_terms=id_range_terms,
+        **context,
     )
 
 
@@ -60,15 +105,14 @@ def message(message_id: int, request: Request, conn: ConnDep, access: AccessDep)
         detail = api.get_message(message_id, conn)
     except HTTPException as exc:
         return error_page(request, access, "inbox", exc)
-    older = message_search.search_messages(
-        conn, MessageFilter(project=detail.project), limit=1, before_id=message_id
-    )
+    older_id, newer_id = message_search.find_neighbours(conn, message_id, detail.project)
     return render(
         request,
         "message.html",
         access,
         screen="inbox",
         message=detail,
-        older_id=older[0]["id"] if older else None,
+        older_id=older_id,
+        newer_id=newer_id,
         back_query=query_string(MessageQuery.model_validate({"project": detail.project})),
     )

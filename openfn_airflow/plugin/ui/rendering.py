@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -14,9 +13,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from openfn_airflow.plugin.ui.access import Access
+from openfn_airflow.plugin.ui.times import display_zone, format_time
 
 UI_PACKAGE = "openfn_airflow.plugin.ui"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 @functools.cache
@@ -42,13 +41,6 @@ def static_version() -> str:
     for entry in sorted(resources.files(UI_PACKAGE).joinpath("static").iterdir(), key=str):
         digest.update(entry.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def format_time(value: dt.datetime | None) -> str:
-    """UTC, to the second; the page's script re-renders it in the user's Airflow time zone."""
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).strftime(TIME_FORMAT)
 
 
 def pretty_json(value: Any) -> str:
@@ -84,6 +76,7 @@ def render(
             urls=urls(request),
             access=access,
             version=static_version(),
+            zone=display_zone(),
             **context,
         )
     )

@@ -142,3 +142,25 @@ notified AS (
 )
 SELECT q.message_id, q.trigger, (SELECT count(*) FROM notified) AS notified
 FROM queued AS q;
+
+-- find_message_at --
+-- The id of the message at a position of the filtered list, newest first (0 is the newest):
+-- where "go to page" starts. The caller keeps the position under the count cap, so this reads
+-- at most that many entries of the index the list itself is read from.
+SELECT m.id
+FROM openfn_message AS m
+WHERE /* include message_filters */
+ORDER BY m.id DESC
+OFFSET %(position)s
+LIMIT 1;
+
+-- find_message_neighbours --
+-- The next older and the next newer message of the same project: (project, id) index, one
+-- entry each.
+SELECT
+    (SELECT o.id FROM openfn_message AS o
+     WHERE o.project = %(project)s AND o.id < %(message_id)s
+     ORDER BY o.id DESC LIMIT 1) AS older,
+    (SELECT n.id FROM openfn_message AS n
+     WHERE n.project = %(project)s AND n.id > %(message_id)s
+     ORDER BY n.id LIMIT 1) AS newer;

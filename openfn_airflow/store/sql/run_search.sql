@@ -106,3 +106,40 @@ FROM openfn_run AS r
 WHERE r.message_id = %(message_id)s
 ORDER BY r.id DESC
 LIMIT %(limit)s;
+
+-- find_run_at --
+-- The id of the run at a position of the filtered list, newest first (0 is the newest): where
+-- "go to page" starts. The caller keeps the position under the count cap, so this reads at most
+-- that many entries of the index the list itself is read from.
+SELECT r.id
+FROM openfn_run AS r
+WHERE /* include run_filters */
+ORDER BY r.id DESC
+OFFSET %(position)s
+LIMIT 1;
+
+-- find_run_neighbours --
+-- The next older and the next newer run of the same project. No index starts with (project,
+-- id), and a rare project would make a walk of the primary key read most of the table: the
+-- project's jobs are found by a skip scan of (project, job, id DESC), then each job's nearest
+-- run on either side is one index entry.
+WITH RECURSIVE jobs AS (
+    (SELECT r.job FROM openfn_run AS r WHERE r.project = %(project)s ORDER BY r.job LIMIT 1)
+    UNION ALL
+    SELECT (SELECT r.job FROM openfn_run AS r
+            WHERE r.project = %(project)s AND r.job > jobs.job
+            ORDER BY r.job LIMIT 1)
+    FROM jobs
+    WHERE jobs.job IS NOT NULL
+)
+SELECT
+    (SELECT max(o.id) FROM jobs AS j CROSS JOIN LATERAL (
+        SELECT r.id FROM openfn_run AS r
+        WHERE r.project = %(project)s AND r.job = j.job AND r.id < %(run_id)s
+        ORDER BY r.id DESC LIMIT 1
+    ) AS o) AS older,
+    (SELECT min(n.id) FROM jobs AS j CROSS JOIN LATERAL (
+        SELECT r.id FROM openfn_run AS r
+        WHERE r.project = %(project)s AND r.job = j.job AND r.id > %(run_id)s
+        ORDER BY r.id LIMIT 1
+    ) AS n) AS newer;

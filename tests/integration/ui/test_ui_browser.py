@@ -416,6 +416,7 @@ def test_a_viewer_sees_everything_and_can_change_nothing(
     frame = open_openfn(page)
     assert rows(frame, "messages").count() >= 30
     assert frame.get_by_role("button", name="Reprocess all…").is_disabled()
+    assert frame.locator("[data-id-range-menu]").count() == 0  # no id-range form either
     frame.goto(f"{server.url}/openfn/ui/messages/{seeded['ada']}")
     assert frame.get_by_role("button", name="Process now").is_disabled()
     assert frame.get_by_role("button", name="Edit body").is_disabled()
@@ -423,6 +424,7 @@ def test_a_viewer_sees_everything_and_can_change_nothing(
     assert frame.get_by_role("button", name="Retry").is_disabled()
     frame.goto(f"{server.url}/openfn/ui/runs")
     assert frame.get_by_role("button", name="Retry all…").is_disabled()
+    assert frame.locator("[data-id-range-menu]").count() == 0
     frame.goto(f"{server.url}/openfn/ui/settings")
     assert frame.get_by_role("button", name="Add API key").is_disabled()
     assert frame.get_by_role("button", name="Add basic auth").is_disabled()
@@ -480,4 +482,235 @@ def test_every_screen_in_dark_mode(
     # Switching Airflow's colour mode switches the screens at once.
     page.evaluate("document.documentElement.classList.replace('dark', 'light')")
     frame.locator("html.light").wait_for(state="attached")
+    page.context.close()
+
+
+# ---- Id ranges, go to page, newer / older, custom ranges in a time zone -----------------------
+# After the tests above: the runs these add would change what those count.
+
+
+def _dispatched(db_url: str, first: int, last: int) -> int:
+    """How many deliveries were queued for the messages with ids first to last."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM openfn_dispatch WHERE message_id BETWEEN %s AND %s",
+            (first, last),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _add_runs(db_url: str, statuses: list[str]) -> list[int]:
+    """Finished runs of the core project's intake job, one per status; their ids."""
+    from factories import make_run
+
+    from openfn_airflow.store.database import connect
+
+    conn = connect(db_url)
+    try:
+        made = [
+            make_run(
+                conn,
+                project="core",
+                job="intake",
+                trigger="message",
+                status=status,
+                exit_code=0 if status == "success" else 1,
+                dag_id="openfn__core__intake",
+                initial_state={"data": {"n": n}, "references": []},
+            )["id"]
+            for n, status in enumerate(statuses)
+        ]
+        conn.commit()
+    finally:
+        conn.close()
+    return made
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_reprocesses_an_id_range_after_seeing_the_count(
+    browser: Any, server: ApiServer, seeded: dict[str, int], db_url: str, mode: str
+) -> None:
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    frame.locator("input[name=q]").fill("person")
+    frame.locator("input[name=q]").press("Enter")
+    frame.wait_for_url(re.compile(r"q=person"))
+    first, last = seeded["ada"] - 28, seeded["ada"] - 24  # five of the 30 people
+
+    frame.get_by_text("Reprocess by id…").click()
+    panel = frame.locator("form[data-id-range=reprocess]")
+    panel.wait_for(state="visible")
+    assert "With the current filters: body contains person; any date." in panel.inner_text()
+    # The ends the wrong way round are refused before anything is asked of the server.
+    panel.locator("input[name=from_id]").fill(str(last))
+    panel.locator("input[name=to_id]").fill(str(first))
+    panel.get_by_role("button", name="Reprocess range…").click()
+    assert "must not be above" in panel.locator("[data-problem]").inner_text()
+
+    panel.locator("input[name=from_id]").fill(str(first))
+    panel.locator("input[name=to_id]").fill(str(last))
+    shot(page, "inbox-id-range", mode)
+    before = _dispatched(db_url, first, last)
+    panel.get_by_role("button", name="Reprocess range…").click()
+    dialog = frame.locator("dialog#confirm")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("[data-count]").inner_text() == "5"
+    shot(page, "inbox-id-range-confirm", mode)
+    said = confirm(frame)
+    assert f"5 messages with ids {first} to {last} match the filters" in said, said
+    frame.locator("#action-status.success").wait_for()
+    assert (
+        f"Reprocessing 5 messages (ids {first} to {last})"
+        in frame.locator("#action-status").inner_text()
+    )
+    assert panel.is_hidden()
+    assert _dispatched(db_url, first, last) == before + 5
+
+    # On a narrow window the form stays inside it.
+    page.set_viewport_size({"width": 760, "height": 900})
+    frame.get_by_text("Reprocess by id…").click()
+    panel.wait_for(state="visible")
+    box = panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 760, box
+    shot(page, "inbox-id-range-narrow", mode)
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_retries_an_id_range_of_a_job_and_status_after_seeing_the_count(
+    browser: Any, server: ApiServer, seeded: dict[str, int], db_url: str, mode: str
+) -> None:
+    made = _add_runs(db_url, ["failed", "success", "failed", "crashed"])
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    frame.goto(f"{server.url}/openfn/ui/runs?job=intake&status=failed&status=crashed")
+    frame.locator("h1").wait_for()
+
+    frame.get_by_text("Retry by id…").click()
+    panel = frame.locator("form[data-id-range=retry]")
+    panel.wait_for(state="visible")
+    assert "job intake · status failed, crashed; any date." in panel.inner_text()
+    panel.locator("input[name=from_id]").fill(str(made[0]))
+    panel.locator("input[name=to_id]").fill(str(made[-1]))
+    shot(page, "activity-id-range", mode)
+    panel.get_by_role("button", name="Retry range…").click()
+    said = confirm(frame)
+    # Not the run that succeeded, in the middle of the range.
+    assert f"3 runs with ids {made[0]} to {made[-1]} will be retried" in said, said
+    assert "core/intake: 3" in said
+    frame.locator("#action-status.success").wait_for()
+    assert (
+        f"Retried 3 runs (ids {made[0]} to {made[-1]})"
+        in frame.locator("#action-status").inner_text()
+    )
+    # Asked again, nothing is retried twice.
+    frame.get_by_text("Retry by id…").click()
+    panel.get_by_role("button", name="Retry range…").click()
+    frame.locator("#action-status.warning", has_text="No finished run with ids").wait_for()
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_goes_to_a_page_by_its_number(
+    browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
+) -> None:
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    total = int(re.sub(r"\D", "", frame.locator("[data-total]").inner_text()))
+    frame.locator("select[name=limit]").select_option("25")
+    frame.wait_for_url(re.compile(r"limit=25"))
+    pages = -(-total // 25)
+    assert frame.locator("[data-page-of]").inner_text() == f"Page 1 of {pages} · 25 shown"
+
+    frame.locator("#goto-page").fill(str(pages))
+    frame.get_by_role("button", name="Go", exact=True).click()
+    frame.wait_for_url(re.compile(rf"\?limit=25&page={pages}$"))
+    page.wait_for_url(re.compile(rf"/plugin/openfn/openfn/ui/inbox\?limit=25&page={pages}"))
+    shown = total - 25 * (pages - 1)
+    assert (
+        frame.locator("[data-page-of]").inner_text() == f"Page {pages} of {pages} · {shown} shown"
+    )
+    assert rows(frame, "messages").count() == shown
+    assert frame.locator("a[data-next]").count() == 0
+    assert frame.locator("#goto-page").input_value() == str(pages)
+    shot(page, "inbox-last-page", mode)
+
+    # A page that is not there: the last one, and a word why.
+    frame.locator("#goto-page").fill("99")
+    frame.locator("#goto-page").press("Enter")
+    frame.wait_for_url(re.compile(r"page=99$"))
+    assert (
+        f"There is no page 99: the last page is {pages}."
+        in frame.locator("[data-notice]").inner_text()
+    )
+    assert frame.locator("[data-page-of]").inner_text().startswith(f"Page {pages} of {pages}")
+    frame.locator("a[data-newest]").click()
+    frame.wait_for_url(re.compile(r"\?limit=25$"))
+    assert rows(frame, "messages").count() == 25
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_steps_to_newer_and_older_messages_and_runs(
+    browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
+) -> None:
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    ada = seeded["ada"]
+    frame.locator(f'a[href$="/messages/{ada}"]').first.click()
+    frame.wait_for_url(re.compile(rf"/messages/{ada}$"))
+    shot(page, "message-newer-older", mode)
+    frame.get_by_role("link", name="Older »").click()
+    frame.wait_for_url(re.compile(rf"/messages/{ada - 1}$"))
+    assert frame.locator("h1").inner_text() == f"Message #{ada - 1}"
+    frame.get_by_role("link", name="« Newer").click()
+    frame.wait_for_url(re.compile(rf"/messages/{ada}$"))
+    frame.get_by_role("link", name="« Newer").click()
+    frame.wait_for_url(re.compile(rf"/messages/{seeded['other']}$"))
+    # The newest message: nothing newer, said by a disabled button.
+    newest = frame.locator("[data-neighbours] [aria-disabled=true]")
+    assert newest.inner_text() == "« Newer" and frame.locator("a[data-newer]").count() == 0
+
+    frame.goto(f"{server.url}/openfn/ui/runs/{seeded['failed_run']}")
+    frame.locator("h1").wait_for()
+    shot(page, "run-newer-older", mode)
+    frame.get_by_role("link", name="Older »").click()
+    frame.wait_for_url(re.compile(rf"/runs/{seeded['ok_run']}$"))
+    frame.get_by_role("link", name="« Newer").click()
+    frame.wait_for_url(re.compile(rf"/runs/{seeded['failed_run']}$"))
+    frame.get_by_role("link", name="« Newer").click()
+    frame.wait_for_url(re.compile(rf"/runs/{seeded['cron_run']}$"))
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_a_custom_range_is_typed_in_the_users_time_zone_and_linked_with_its_offset(
+    browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
+) -> None:
+    page = log_in(browser, server, "admin", mode)
+    # The zone picked in Airflow's UI (its user settings keep it in localStorage).
+    page.context.add_init_script("localStorage.setItem('timezone', '\"America/New_York\"')")
+    frame = open_openfn(page)
+    assert "America/New_York" in frame.locator("th", has_text="Received").inner_text()
+    frame.locator("select[name=received_after]").select_option("")
+    custom = frame.locator("[data-custom-range]")
+    custom.wait_for(state="visible")
+    assert custom.inner_text().count("America/New_York") == 2
+    # Summer and winter: the offset follows daylight saving time.
+    custom.locator("input[name=received_after]").fill("2024-07-01T12:00")
+    custom.locator("input[name=received_before]").fill("2030-01-15T08:30")
+    shot(page, "inbox-custom-range", mode)
+    frame.get_by_role("button", name="Apply").click()
+    frame.wait_for_url(re.compile(r"received_before="))
+    assert "received_after=2024-07-01T12%3A00%3A00-04%3A00" in frame.url
+    assert "received_before=2030-01-15T08%3A30%3A00-05%3A00" in frame.url
+    # Read back, the range shows in the same zone, as the times of the list do.
+    assert custom.locator("input[name=received_after]").input_value() == "2024-07-01T12:00"
+    assert custom.locator("input[name=received_before]").input_value() == "2030-01-15T08:30"
+    assert rows(frame, "messages").count() >= 30
+    title = frame.locator("table time").first.get_attribute("title") or ""
+    assert " America/New_York · " in title, title
     page.context.close()

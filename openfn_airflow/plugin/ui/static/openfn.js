@@ -41,17 +41,22 @@
 const OpenFn = (function () {
   const config = () => document.body.dataset;
 
-  // ---- Times: Airflow's selected time zone (localStorage "timezone"), full date-time on hover.
+  // ---- Times: the zone picked in Airflow's UI (localStorage "timezone"), else Airflow's
+  // configured one (the page's data-zone, [core] default_timezone); full date-time on hover.
+  function validZone(zone) {
+    try {
+      if (zone) { new Intl.DateTimeFormat("en", { timeZone: zone }); return zone; }
+    } catch (e) { /* not a zone this browser knows */ }
+    return null;
+  }
+  function serverZone() { return validZone(config().zone) || "UTC"; }
   function timezone() {
     let zone = null;
     try {
       const raw = localStorage.getItem("timezone");
       zone = raw && (raw.startsWith('"') ? JSON.parse(raw) : raw);
     } catch (e) { zone = null; }
-    try {
-      if (zone) new Intl.DateTimeFormat("en", { timeZone: zone });
-      return zone || "UTC";
-    } catch (e) { return "UTC"; }
+    return validZone(zone) || serverZone();
   }
   function parts(date, zone, withMs) {
     const options = {
@@ -82,6 +87,33 @@ const OpenFn = (function () {
       el.title = `${parts(date, zone, true)} ${zone} · ${relative(date)}`;
     }
     for (const el of document.querySelectorAll("[data-timezone]")) el.textContent = zone;
+    for (const input of document.querySelectorAll("input[data-instant]")) {
+      const date = new Date(input.dataset.instant);
+      if (input.dataset.instant && !isNaN(date)) input.value = parts(date, zone, false).slice(0, 16).replace(" ", "T");
+    }
+  }
+  // The offset of a zone at an instant, in minutes east of UTC.
+  function offsetAt(date, zone) {
+    const p = {};
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    });
+    for (const part of format.formatToParts(date)) p[part.type] = part.value;
+    const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+    return Math.round((wall - Math.floor(date.getTime() / 1000) * 1000) / 60000);
+  }
+  // A datetime-local value (a wall time in ``zone``) as ISO with the zone's offset then.
+  function withOffset(value, zone) {
+    const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?/.exec(value);
+    if (!m) return value;
+    const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    let offset = offsetAt(new Date(wall), zone);
+    offset = offsetAt(new Date(wall - offset * 60000), zone); // across a DST change
+    const pad = (n) => String(n).padStart(2, "0");
+    const sign = offset < 0 ? "-" : "+";
+    const abs = Math.abs(offset);
+    return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] || "00"}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
   }
 
   // ---- Links to Airflow's own pages: navigate Airflow's UI (the parent), not this iframe.
@@ -123,9 +155,31 @@ const OpenFn = (function () {
       el.addEventListener("change", () => form.requestSubmit());
     }
     form.addEventListener("submit", () => {
-      for (const el of form.elements) {
-        if (el.name && !el.disabled && el.type !== "checkbox" && el.value.trim() === "") el.disabled = true;
+      // A custom range goes in the URL with its offset: the link means the same instant anywhere.
+      for (const input of form.querySelectorAll("input[type=datetime-local]")) {
+        if (input.disabled || !input.value) continue;
+        const exact = document.createElement("input");
+        exact.type = "hidden";
+        exact.name = input.name;
+        exact.value = withOffset(input.value, timezone());
+        exact.dataset.exact = "1";
+        input.after(exact);
+        input.disabled = true;
+        input.dataset.off = "1";
       }
+      for (const el of form.elements) {
+        if (el.name && !el.disabled && el.type !== "checkbox" && el.value.trim() === "") {
+          el.disabled = true;
+          el.dataset.off = "1";
+        }
+      }
+    });
+    // Back to this page from the browser's cache: the form as it was before it was sent.
+    window.addEventListener("pageshow", (event) => {
+      if (!event.persisted) return;
+      form.querySelectorAll("[data-exact]").forEach((el) => el.remove());
+      form.querySelectorAll("[data-off]").forEach((el) => { el.disabled = false; delete el.dataset.off; });
+      toggle();
     });
   }
 
@@ -287,23 +341,61 @@ const OpenFn = (function () {
   }
 
   // ---- Inbox actions.
-  async function bulkReprocess(button) {
+  // ``filters``: what to reprocess; ``ids``: the id range of the filters, when there is one.
+  async function bulkReprocess(button, filters, ids) {
     const status = document.getElementById("action-status");
-    const filters = JSON.parse(button.dataset.filters);
+    const which = (n) => `message${n === 1 ? "" : "s"}${ids ? ` with ids ${ids}` : ""} match${n === 1 ? "es" : ""} ${ids ? "the filters" : "the current filters"}`;
     busy(button, true);
     try {
       const dry = await api("POST", "/messages/reprocess", { ...filters, dry_run: true });
-      const body = `<p><strong data-count>${dry.count.toLocaleString()}</strong> message${dry.count === 1 ? "" : "s"} match the current filters.</p>` +
+      const body = `<p><strong data-count>${dry.count.toLocaleString()}</strong> ${which(dry.count)}.</p>` +
         `<p>${dry.messages_with_matches.toLocaleString()} of them match a trigger a job listens to: ` +
         `${dry.dispatches.toLocaleString()} deliver${dry.dispatches === 1 ? "y" : "ies"} will be queued, and a run will start for each.</p>` +
         `<p class="muted small">Jobs that are off or have autoprocess off do not run.</p>`;
-      if (dry.count === 0) { show(status, "warning", "No message matches the current filters."); return; }
-      if (!(await confirmDialog("Reprocess messages", body, `Reprocess ${dry.count.toLocaleString()}`, false))) return;
+      if (dry.count === 0) { show(status, "warning", `No ${which(1)}.`); return false; }
+      if (!(await confirmDialog("Reprocess messages", body, `Reprocess ${dry.count.toLocaleString()}`, false))) return false;
       const done = await api("POST", "/messages/reprocess", { ...filters, dry_run: false });
-      show(status, "success", `Reprocessing ${done.count.toLocaleString()} messages: ${done.dispatches.toLocaleString()} deliveries queued.`);
+      show(status, "success", `Reprocessing ${done.count.toLocaleString()} message${done.count === 1 ? "" : "s"}${ids ? ` (ids ${ids})` : ""}: ${done.dispatches.toLocaleString()} deliveries queued.`);
+      return true;
     } catch (error) {
       show(status, "error", `Could not reprocess: ${error.message}`);
+      return false;
     } finally { busy(button, false); }
+  }
+  // The id-range forms of the bulk actions: the list's filters (not its dates) and the range.
+  function setUpIdRange(form) {
+    const problem = form.querySelector("[data-problem]");
+    const menu = form.closest("details");
+    menu.addEventListener("toggle", () => {
+      if (!menu.open) return;
+      // Below its button, right-aligned; left-aligned when that would leave the window.
+      form.style.left = form.style.right = "";
+      if (form.getBoundingClientRect().left < 8) { form.style.left = "0"; form.style.right = "auto"; }
+      form.elements.from_id.focus();
+    });
+    // Closed by Escape or a click elsewhere (not in the confirmation it opened).
+    document.addEventListener("click", (event) => {
+      if (menu.open && !menu.contains(event.target) && !event.target.closest("dialog")) menu.open = false;
+    });
+    menu.addEventListener("keydown", (event) => { if (event.key === "Escape") menu.open = false; });
+    form.addEventListener("input", () => { problem.hidden = true; });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const from = Number(form.elements.from_id.value);
+      const to = Number(form.elements.to_id.value);
+      if (from > to) {
+        show(problem, "error", "The first id must not be above the last one.");
+        return;
+      }
+      problem.hidden = true;
+      const filters = { ...JSON.parse(form.dataset.filters), from_id: from, to_id: to };
+      const ids = `${from.toLocaleString()} to ${to.toLocaleString()}`;
+      const button = form.querySelector("button[type=submit]");
+      const done = form.dataset.idRange === "retry"
+        ? await retry(button, filters, false, ids)
+        : await bulkReprocess(button, filters, ids);
+      if (done) form.closest("details").open = false;
+    });
   }
   async function processMessage(button) {
     const status = document.getElementById("action-status");
@@ -351,22 +443,27 @@ const OpenFn = (function () {
   }
 
   // ---- Activity actions.
-  async function retry(button, filters, single) {
+  async function retry(button, filters, single, ids) {
     const status = document.getElementById("action-status");
     busy(button, true);
     try {
       const dry = await api("POST", "/runs/retry", { ...filters, dry_run: true });
-      if (dry.count === 0) { show(status, "warning", "No finished run matches: running and pending runs are not retried."); return; }
+      if (dry.count === 0) {
+        show(status, "warning", `No finished run${ids ? ` with ids ${ids}` : ""} matches: running and pending runs are not retried, nor runs retried already.`);
+        return false;
+      }
       const jobs = Object.entries(dry.jobs).map(([job, n]) => `<li>${escapeHtml(job)}: ${n.toLocaleString()}</li>`).join("");
-      const body = `<p><strong data-count>${dry.count.toLocaleString()}</strong> run${dry.count === 1 ? "" : "s"} will be retried, each as a new run on its initial state:</p><ul>${jobs}</ul>`;
+      const body = `<p><strong data-count>${dry.count.toLocaleString()}</strong> run${dry.count === 1 ? "" : "s"}${ids ? ` with ids ${ids}` : ""} will be retried, each as a new run on its initial state:</p><ul>${jobs}</ul>`;
       const label = single ? "Retry" : `Retry ${dry.count.toLocaleString()}`;
-      if (!(await confirmDialog(single ? "Retry this run" : "Retry runs", body, label, false))) return;
+      if (!(await confirmDialog(single ? "Retry this run" : "Retry runs", body, label, false))) return false;
       const done = await api("POST", "/runs/retry", { ...filters, dry_run: false });
-      let text = `Retried ${done.retried.length.toLocaleString()} run${done.retried.length === 1 ? "" : "s"}.`;
+      let text = `Retried ${done.retried.length.toLocaleString()} run${done.retried.length === 1 ? "" : "s"}${ids ? ` (ids ${ids})` : ""}.`;
       if (done.skipped.length) text += ` Skipped ${done.skipped.length}: ${done.skipped.slice(0, 3).map((s) => `#${s.run_id} ${s.reason}`).join("; ")}`;
       show(status, done.skipped.length ? "warning" : "success", text);
+      return true;
     } catch (error) {
       show(status, "error", `Could not retry: ${error.message}`);
+      return false;
     } finally { busy(button, false); }
   }
 
@@ -474,6 +571,7 @@ const OpenFn = (function () {
     renderTimes();
     document.addEventListener("click", openInAirflow);
     document.querySelectorAll("form[data-filters]").forEach(setUpFilters);
+    document.querySelectorAll("form[data-id-range]").forEach(setUpIdRange);
     document.querySelectorAll("[data-json]").forEach(setUpJson);
     document.querySelectorAll("[data-log]").forEach(setUpLog);
     setUpEditor();
@@ -482,7 +580,7 @@ const OpenFn = (function () {
       const button = event.target.closest("[data-action]");
       if (!button || button.disabled) return;
       const action = button.dataset.action;
-      if (action === "bulk-reprocess") bulkReprocess(button);
+      if (action === "bulk-reprocess") bulkReprocess(button, JSON.parse(button.dataset.filters), null);
       else if (action === "process") processMessage(button);
       else if (action === "bulk-retry") retry(button, JSON.parse(button.dataset.filters), false);
       else if (action === "retry") retry(button, { from_id: Number(button.dataset.id), to_id: Number(button.dataset.id), after: "all" }, true);
