@@ -17,6 +17,7 @@ help:
 	@echo "make test       ruff check, ruff format --check, mypy, pytest"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make bench      run bench/runtime.py"
+	@echo "make check-compose  validate docker-compose.yaml without a Docker engine (needs docker-compose)"
 	@echo "make clean      remove caches and build output"
 	@echo "make distclean  clean, and remove .venv, .airflow and .pgdata (all local state)"
 
@@ -50,6 +51,11 @@ typecheck: $(INSTALLED_TEST)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/runtime.py
+
+# docker-compose.yaml, checked by the installed Compose CLI (no engine needed); see the script.
+.PHONY: check-compose
+check-compose:
+	bash scripts/check-compose
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache bench/out
