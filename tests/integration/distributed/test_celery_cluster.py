@@ -1,0 +1,157 @@
+"""The distributed topology: two api-servers, two Celery workers, one scheduler, PostgreSQL.
+
+A burst of messages goes alternately to both api-servers' inboxes; one worker is killed (with
+everything it started) in the middle. Every acknowledged message must get exactly one DAG run of
+each job it matches, whichever api-server took it and whichever dispatcher scheduled it, and no
+run may be silently dropped: each ends in success, or failed and reported in the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from celery_cluster import CeleryCluster, redis_available
+from cluster import count_dags, fresh_start, wait_for
+
+DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+INBOX_ID = "5f0c6a43-8f7e-4d59-9a53-5a3d2b6e9c01"  # tests/integration/projects/inbox
+INBOX_JOBS = 6
+REGISTER_DAG = "openfn__inbox__register"
+FINAL_LEDGER = ("success", "failed", "killed", "crashed", "lost")
+
+pytestmark = [pytest.mark.integration, pytest.mark.scheduler, pytest.mark.distributed]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, sqlalchemy_url, db_url):
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis does not answer at 127.0.0.1:6379: the distributed tests need it")
+        pytest.skip("Redis does not answer at 127.0.0.1:6379")
+    fresh_start(db_url)
+    started = CeleryCluster(
+        tmp_path_factory.mktemp("airflow-home-celery"), sqlalchemy_url, DAGS_FOLDER
+    )
+    started.start()
+    try:
+        wait_for(
+            lambda: count_dags(db_url, "openfn__inbox__") == INBOX_JOBS,
+            180,
+            "the inbox project's DAGs to be parsed",
+            started,
+        )
+        for url in started.urls:
+            inbox = f"{url}/openfn/inbox/{INBOX_ID}"
+            wait_for(lambda i=inbox: httpx.get(i).status_code == 200, 60, "the inbox", started)
+        yield started
+    finally:
+        started.stop()
+
+
+def post_burst(urls: list[str], run_id: str, start: int, count: int, clients: int = 4) -> dict:
+    """POST ``count`` patient forms, message n to api-server n % len(urls); return n -> answer."""
+    answers: dict[int, tuple[int, dict]] = {}
+    numbers = iter(range(start, start + count))
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(timeout=30) as http:
+            while True:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                url = f"{urls[n % len(urls)]}/openfn/inbox/{INBOX_ID}"
+                answer = http.post(url, json={"form": "patient", "celery": run_id, "n": n})
+                with lock:
+                    answers[n] = (answer.status_code, answer.json())
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return answers
+
+
+def dag_runs_per_message(conn, message_ids: list[int]) -> dict[int, list[dict]]:
+    """The register DAG's runs of each message, found through the events that started them."""
+    conn.rollback()
+    rows = conn.execute(
+        "SELECT (e.extra::jsonb -> 'message_ids' ->> 0)::bigint AS message_id, dr.run_id, "
+        "dr.state FROM asset_event AS e "
+        "JOIN dag_run AS dr ON dr.partition_key = e.partition_key AND dr.dag_id = %s "
+        "WHERE (e.extra::jsonb -> 'message_ids' ->> 0)::bigint = ANY(%s)",
+        [REGISTER_DAG, message_ids],
+    ).fetchall()
+    found: dict[int, list[dict]] = {}
+    for row in rows:
+        found.setdefault(row["message_id"], []).append(row)
+    return found
+
+
+def ledger(conn, message_ids: list[int]) -> dict[int, list[dict]]:
+    conn.rollback()
+    rows = conn.execute(
+        "SELECT message_id, status, exit_code, dag_run_id FROM openfn_run "
+        "WHERE job = 'register' AND message_id = ANY(%s)",
+        [message_ids],
+    ).fetchall()
+    found: dict[int, list[dict]] = {}
+    for row in rows:
+        found.setdefault(row["message_id"], []).append(row)
+    return found
+
+
+def test_a_burst_over_two_api_servers_survives_a_lost_worker(cluster, conn):
+    run_id = str(time.time())
+    first = post_burst(cluster.urls, run_id, 0, 40)
+
+    # Once both workers have taken tasks, one of them is lost with whatever it was running.
+    def both_workers_busy() -> bool:
+        return all("received" in cluster.worker_log(name) for name in cluster.workers)
+
+    wait_for(both_workers_busy, 180, "tasks on both workers", cluster)
+    cluster.kill("worker-2")
+    second = post_burst(cluster.urls, run_id, 40, 20)
+
+    answers = {**first, **second}
+    assert sorted(answers) == list(range(60))
+    assert {status for status, _ in answers.values()} == {202}
+    assert all(body["matched"] == ["patients"] for _, body in answers.values())
+    message_ids = sorted(body["message_id"] for _, body in answers.values())
+    assert len(set(message_ids)) == 60
+
+    def every_run_settled() -> dict[int, list[dict]] | None:
+        runs = dag_runs_per_message(conn, message_ids)
+        if len(runs) < len(message_ids):
+            return None
+        if any(run["state"] not in ("success", "failed") for rs in runs.values() for run in rs):
+            return None
+        return runs
+
+    runs = wait_for(every_run_settled, 420, "every message's DAG run to finish", cluster)
+    # Exactly one DAG run per message: neither api-server's dispatcher scheduled one twice.
+    assert {message: len(rs) for message, rs in runs.items()} == dict.fromkeys(message_ids, 1)
+
+    books = ledger(conn, message_ids)
+    failed = {m for m, rs in runs.items() if rs[0]["state"] == "failed"}
+    for message_id in message_ids:
+        entries = books.get(message_id, [])
+        if message_id not in failed:
+            # A run that succeeded in Airflow succeeded once in the ledger.
+            assert [e["status"] for e in entries] == ["success"], (message_id, entries)
+        else:
+            # A run lost with the worker is failed in Airflow and, if it had started, reported
+            # as lost (exit 5) in the ledger rather than left "running".
+            assert all(e["status"] in FINAL_LEDGER for e in entries), (message_id, entries)
+    lost = sum(1 for entries in books.values() for e in entries if e["status"] == "lost")
+    print(f"60 messages, 60 DAG runs; {len(failed)} failed with the killed worker ({lost} lost)")
+    # Whatever the dead worker held, the others were run by the surviving worker.
+    assert len(failed) <= cluster.concurrency * 2
+    assert len(message_ids) - len(failed) >= 60 - cluster.concurrency * 2
