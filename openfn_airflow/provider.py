@@ -54,6 +54,13 @@ def get_provider_info() -> dict[str, Any]:
                         "300",
                         "100",
                     ),
+                    "job_memory_limit": _option(
+                        "Megabytes of memory a job may take beyond what its task process held\n"
+                        "when it started; past it the run is killed (exit 134). 0: no limit.\n",
+                        "integer",
+                        "1024",
+                        "512",
+                    ),
                     "dispatch_batch_size": _option(
                         "Outbox rows the dispatcher turns into asset events per transaction.\n",
                         "integer",

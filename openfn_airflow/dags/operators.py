@@ -51,6 +51,27 @@ def task_trigger(kind: str, context: Any) -> TaskTrigger:
     )
 
 
+def bundle_version(context: Any) -> str | None:
+    """The version (a git commit) of the DAG bundle this task runs from; None for the DAGs folder.
+
+    The task SDK's DAG run has no ``bundle_version``: the task runner keeps the bundle it loaded
+    the DAG from, at the DAG run's version, as ``ti.bundle_instance``.
+    """
+    version = getattr(context.get("dag_run"), "bundle_version", None)
+    if version:
+        return str(version)
+    bundle = getattr(context.get("ti"), "bundle_instance", None)
+    version = getattr(bundle, "version", None)
+    return str(version) if version else None
+
+
+def job_memory_limit() -> int:
+    """``[openfn] job_memory_limit``: MB a job may take beyond its task process (0: none)."""
+    from airflow.configuration import conf
+
+    return max(0, conf.getint("openfn", "job_memory_limit", fallback=1024))
+
+
 def mark_unfinished_runs(context: Any) -> None:
     """Failure callback of the job task: runs it left 'running' lost their process (exit 5).
 
@@ -138,7 +159,7 @@ class OpenFnJobOperator(BaseOperator):
             dag_run_id=ti.run_id,
             task_id=ti.task_id,
             try_number=ti.try_number,
-            bundle_version=getattr(context["dag_run"], "bundle_version", None),
+            bundle_version=bundle_version(context),
         )
         inputs = claimed_inputs(conn, claimed)
         return inputs + message_inputs(conn, unqueued_message_ids(trigger.event_extras), "message")
@@ -157,7 +178,6 @@ class OpenFnJobOperator(BaseOperator):
     def _perform(
         self, conn, context: Any, ti: Any, run_input: RunInput, configuration: dict[str, Any] | None
     ) -> tuple[int, RunResult]:
-        dag_run = context["dag_run"]
         if run_input.ledger_id is not None:  # claimed: already committed as running
             run_id = run_input.ledger_id
             runs.set_initial_state(conn, run_id, run_input.initial_state)
@@ -176,7 +196,7 @@ class OpenFnJobOperator(BaseOperator):
                 initial_state=run_input.initial_state,
                 retry_of=run_input.retry_of,
                 upstream_run_id=run_input.upstream_run_id,
-                bundle_version=getattr(dag_run, "bundle_version", None),
+                bundle_version=bundle_version(context),
             )
             conn.commit()  # the run is visible as running while the job executes
         self.log.info(
@@ -198,6 +218,7 @@ class OpenFnJobOperator(BaseOperator):
                 run_input.initial_state or {},
                 configuration=configuration,
                 timeout=self.job_timeout,
+                memory_limit_mb=job_memory_limit(),
                 console=self.console,
                 test_mode=self.test_mode,
                 echo=self.log.info,

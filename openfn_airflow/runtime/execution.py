@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .console import Console, capture
 from .exit_codes import ExitCode, status_for
 from .job_files import JobLoadError, checked_operations, load_job
+from .memory import memory_limit
 from .redaction import secret_values
 from .run_context import RunContext, call, entered
 from .state import Operation, State, final_state, initial_state
@@ -51,6 +52,7 @@ def run_job(
     *,
     configuration: dict[str, Any] | None = None,
     timeout: float | None = None,
+    memory_limit_mb: int | None = None,
     console: bool = True,
     test_mode: bool = False,
     transport: httpx.BaseTransport | None = None,
@@ -59,7 +61,8 @@ def run_job(
     """Run a job file (or a list of operations) on ``state``; never raises.
 
     ``configuration`` (the credential) is added to the state and its strings are masked in the
-    log. ``timeout`` in seconds stops the job (exit 2). ``console=False`` keeps everything the
+    log. ``timeout`` in seconds stops the job (exit 2); so does using more than ``memory_limit_mb``
+    MB of memory beyond what the process held when the job started (exit 134). ``console=False`` keeps everything the
     job prints out of the log and ``echo``; runtime lines (HTTP, errors, outcome) still show.
     ``test_mode`` answers every HTTP request with 200 ``{}`` without sending it; ``transport``
     replaces the network (tests). ``echo`` receives each log line as it is written.
@@ -78,9 +81,9 @@ def run_job(
     context = RunContext(console=log, test_mode=test_mode, transport=transport)
     try:
         first_state = initial_state(state, configuration)
-        with entered(context), capture(log):
+        with entered(context), capture(log), memory_limit(memory_limit_mb):
             timed_out, outcome = call_with_timeout(
-                lambda: _execute(job, first_state, context, log), timeout
+                lambda: _execute(job, first_state, context, log, memory_limit_mb), timeout
             )
         context.cancelled = timed_out  # an abandoned worker may still be running the job
         log.close_job_output()
@@ -108,7 +111,11 @@ def run_job(
 
 
 def _execute(
-    job: str | Path | list[Operation], state: State, context: RunContext, log: Console
+    job: str | Path | list[Operation],
+    state: State,
+    context: RunContext,
+    log: Console,
+    memory_limit_mb: int | None = None,
 ) -> _Outcome:
     # Runs under the timeout (in this thread or a worker): load, then fold the operations.
     position, count, operation = 0, 0, None
@@ -127,6 +134,13 @@ def _execute(
         log.close_job_output()
         log.runtime(str(error))
         return _Outcome(ExitCode.LOAD_ERROR, error=f"JobLoadError: {error}")
+    except MemoryError:
+        state = {}  # what the job held goes before anything else is allocated
+        log.close_job_output()
+        limit = f" of {memory_limit_mb} MB" if memory_limit_mb else ""
+        message = f"Out of memory: the job used more than its limit{limit} and was stopped"
+        log.runtime(f"{message} (operation {position} of {count})\nJob killed (exit 134)")
+        return _Outcome(ExitCode.OUT_OF_MEMORY, error=message)
     except (Exception, SystemExit) as error:
         return _failure(error, position, count, operation, log)
     finally:

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     NOT_SAVED = 4
     UNEXPECTED = 5
     LOAD_ERROR = 10
+    OUT_OF_MEMORY = 134
 
 
 _STATUS = {
@@ -26,6 +27,7 @@ _STATUS = {
     ExitCode.NOT_SAVED: "crashed",
     ExitCode.UNEXPECTED: "crashed",
     ExitCode.LOAD_ERROR: "crashed",
+    ExitCode.OUT_OF_MEMORY: "killed",
 }
 
 
@@ -45,6 +47,7 @@ _MEANING = {
     ExitCode.NOT_SAVED: "the job finished but its run record could not be saved",
     ExitCode.UNEXPECTED: "unexpected error (the task process ended or the runtime failed)",
     ExitCode.LOAD_ERROR: "the job file does not load (syntax or import error)",
+    ExitCode.OUT_OF_MEMORY: "the job used more memory than its limit and was stopped",
 }
 
 

@@ -483,3 +483,42 @@ def test_a_job_printing_too_much_is_truncated_not_unbounded():
     assert lines[-2] == "[log truncated: the job printed more than 100 characters]"
     assert lines[-1] == "Job succeeded"
     assert len(console.text()) < 200
+
+
+def hog(state):
+    """Keep 8 MB blocks until memory runs out."""
+    blocks = []
+    while True:
+        blocks.append(bytearray(8 * 1024 * 1024))
+
+
+class TestMemoryLimit:
+    def test_a_job_over_its_memory_limit_is_killed_with_exit_134(self):
+        import resource
+
+        before = resource.getrlimit(resource.RLIMIT_AS)
+        result = run_job([fn(lambda s: s), fn(hog)], {}, memory_limit_mb=64)
+        assert (result.exit_code, result.status) == (ExitCode.OUT_OF_MEMORY, "killed")
+        assert (
+            result.error
+            == "Out of memory: the job used more than its limit of 64 MB and was stopped"
+        )
+        assert "(operation 2 of 2)" in result.log and "Job killed (exit 134)" in result.log
+        # The process carries on: its limit is back and the next job runs as usual.
+        assert resource.getrlimit(resource.RLIMIT_AS) == before
+        assert (
+            run_job([fn(lambda s: {**s, "n": len(bytearray(100 * 1024 * 1024))})], {}).final_state[
+                "n"
+            ]
+            == 100 * 1024 * 1024
+        )
+
+    def test_a_job_within_its_limit_succeeds(self):
+        result = run_job(
+            [fn(lambda s: {**s, "n": len(bytearray(16 * 1024 * 1024))})], {}, memory_limit_mb=256
+        )
+        assert result.exit_code == 0 and result.final_state["n"] == 16 * 1024 * 1024
+
+    def test_the_limit_holds_in_a_worker_thread_with_a_timeout(self):
+        result = in_thread(lambda: run_job([fn(hog)], {}, timeout=30, memory_limit_mb=64))
+        assert result.exit_code == ExitCode.OUT_OF_MEMORY
