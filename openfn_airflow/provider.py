@@ -61,6 +61,21 @@ def get_provider_info() -> dict[str, Any]:
                         "1024",
                         "512",
                     ),
+                    "airflow_retention_days": _option(
+                        "Days of Airflow's own history (DAG runs, task instances, logs, XCom,\n"
+                        "jobs) the maintenance DAG keeps; empty: the longest project period and\n"
+                        "at least 30; off: leave Airflow's tables alone.\n",
+                        "string",
+                        "",
+                        "90",
+                    ),
+                    "partition_history_days": _option(
+                        "Days consumed asset partition rows are kept (they slow every new\n"
+                        "partitioned event once they number a million).\n",
+                        "float",
+                        "1",
+                        "7",
+                    ),
                     "dispatch_batch_size": _option(
                         "Outbox rows the dispatcher turns into asset events per transaction.\n",
                         "integer",
@@ -79,6 +94,14 @@ def get_provider_info() -> dict[str, Any]:
                         "float",
                         "0.05",
                         "0.1",
+                    ),
+                    "github_webhook_conn_id": _option(
+                        "Airflow connection holding the secret of the GitHub push webhook\n"
+                        "(POST /openfn/github/webhook) in its password. Without that connection\n"
+                        "the webhook answers 404.\n",
+                        "string",
+                        "openfn_github_webhook",
+                        "github_webhook",
                     ),
                 },
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openfn_airflow.spec.durations import parse_duration
 from openfn_airflow.spec.folders import find_projects, validate_path
 from openfn_airflow.spec.loader import SPEC_NAMES, load_project, load_project_lenient
-from openfn_airflow.spec.models import Job, Project, Trigger, TriggerKind
+from openfn_airflow.spec.models import Job, Project, Retention, Trigger, TriggerKind
 from openfn_airflow.spec.problems import Problem, SpecError
 from openfn_airflow.spec.projects import parse_project
 
@@ -14,6 +14,7 @@ __all__ = [
     "Job",
     "Problem",
     "Project",
+    "Retention",
     "SpecError",
     "Trigger",
     "TriggerKind",

@@ -64,6 +64,22 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long a project's activity is kept, in seconds; None keeps it forever.
+
+    The maintenance DAG (``openfn__maintenance``) deletes messages received and runs created
+    longer ago than these.
+    """
+
+    messages: float | None = None
+    runs: float | None = None
+
+    @property
+    def keeps_everything(self) -> bool:
+        return self.messages is None and self.runs is None
+
+
+@dataclass(frozen=True)
 class Project:
     """A loaded spec: its triggers, its valid jobs, and the problems found (lenient loading)."""
 
@@ -74,6 +90,7 @@ class Project:
     triggers: dict[str, Trigger]
     jobs: dict[str, Job]  # only valid, non-archived jobs
     problems: tuple[Problem, ...] = ()
+    retention: Retention = Retention()
 
     def __hash__(self) -> int:
         return hash((self.name, self.spec_path))

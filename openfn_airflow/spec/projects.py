@@ -12,9 +12,10 @@ from openfn_airflow.spec.jobs import read_job
 from openfn_airflow.spec.models import Project
 from openfn_airflow.spec.problems import Problems, SpecError, document_order
 from openfn_airflow.spec.references import Entries, check_references
+from openfn_airflow.spec.retention import read_retention
 from openfn_airflow.spec.triggers import read_trigger
 
-TOP_KEYS = ("project", "inbox", "triggers", "jobs")
+TOP_KEYS = ("project", "inbox", "retention", "triggers", "jobs")
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 DAG_ID_MAX_LENGTH = 250  # Airflow's limit
 
@@ -53,6 +54,7 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
     check_keys(data, TOP_KEYS, (), problems, _V1_HINTS)
     name = _read_name(data, problems)
     inbox_id = _read_inbox(data, problems)
+    retention = read_retention(data, problems)
     entries = Entries()
     _read_triggers(_read_section(data, "triggers", problems), entries, problems)
     _read_jobs(_read_section(data, "jobs", problems), root, name, entries, problems)
@@ -97,6 +99,7 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
         },
         jobs={key: draft.job for key, draft in entries.drafts.items() if key in kept and draft.job},
         problems=problems.in_order(order),
+        retention=retention,
     )
 
 

@@ -101,10 +101,12 @@ def test_repo_dags_folder_has_no_import_errors(example_bag):
     assert example_bag.import_errors == {}
 
 
-def test_repo_dags_folder_holds_one_dag_per_live_example_job(example_bag):
+def test_repo_dags_folder_holds_one_dag_per_live_example_job_and_the_maintenance_dag(example_bag):
     live = [name for name, job in example_jobs().items() if not job.get("archived")]
     assert len(live) >= 6
-    assert sorted(example_bag.dag_ids) == sorted(dag_id(job) for job in live)
+    assert sorted(example_bag.dag_ids) == sorted(
+        [*(dag_id(job) for job in live), "openfn__maintenance"]
+    )
 
 
 def test_cron_job_runs_on_its_cron_in_its_timezone(example_bag):
