@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from cryptography.fernet import Fernet
 
 VENV_BIN = Path(sys.executable).parent
 T = TypeVar("T")
@@ -112,6 +113,9 @@ def airflow_env(
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            # One key for every process: each would otherwise make its own, and one could not
+            # read a Variable or Connection another encrypted.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_GITHUB_WEBHOOK_CONN_ID = "openfn_github_webhook"
 
 
 def max_body_bytes() -> int:
@@ -31,6 +32,14 @@ def dispatch_coalesce() -> float:
     from airflow.configuration import conf
 
     return min(5.0, max(0.0, conf.getfloat("openfn", "dispatch_coalesce", fallback=0.05)))
+
+
+def github_webhook_conn_id() -> str:
+    """``[openfn] github_webhook_conn_id``: the connection whose password is the webhook secret."""
+    from airflow.configuration import conf
+
+    configured = conf.get("openfn", "github_webhook_conn_id", fallback="") or ""
+    return configured.strip() or DEFAULT_GITHUB_WEBHOOK_CONN_ID
 
 
 def dags_folder() -> str:
