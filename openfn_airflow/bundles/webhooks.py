@@ -83,6 +83,8 @@ def decode_payload(body: bytes, content_type: str | None) -> Any:
         return json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadPayload(f"the body is not JSON: {exc}") from exc
+    except RecursionError:  # nested deeper than Python's json reads: not a push event
+        raise BadPayload("the body is not JSON a push event can be: nested too deeply") from None
 
 
 def parse_push(payload: Any) -> PushEvent:

@@ -10,10 +10,12 @@ refusal is an ``InboxError`` with the HTTP status it answers.
 from __future__ import annotations
 
 import json
+import math
 import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -35,6 +37,14 @@ _MULTIPART_TYPE = "multipart/form-data"
 # Escapes that Python accepts but PostgreSQL's jsonb refuses: NUL and unpaired surrogates.
 _JSONB_UNSAFE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _UNSAFE_CHAR = re.compile("[\x00\ud800-\udfff]")
+# Deepest nesting of arrays and objects a body may have: the JSON API serialises at most 255
+# levels (pydantic), so a deeper message could be stored but never listed or shown again.
+MAX_DEPTH = 200
+# Numbers must come back out: psycopg reads jsonb with Python's json, which refuses integers of
+# more than 4,300 digits (PostgreSQL prints 1e5000 as one), and PostgreSQL keeps at most 16,383
+# digits after the decimal point.
+_MAX_INTEGER_DIGITS = 4300
+_MAX_FRACTION_DIGITS = 16383
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,7 @@ def _json(data: bytes) -> ParsedBody:
             400, "invalid_body", f"the JSON body is not UTF-8 (byte {exc.start} is not valid)"
         ) from None
     try:
-        body = json.loads(text, parse_constant=_refuse_constant)
+        body = json.loads(text, parse_constant=_refuse_constant, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
         raise InboxError(
             400,
@@ -193,10 +203,25 @@ def _json(data: bytes) -> ParsedBody:
         raise InboxError(400, "invalid_body", f"invalid JSON: {exc}") from None
     except RecursionError:
         raise InboxError(400, "invalid_body", "invalid JSON: nested too deeply") from None
-    if _JSONB_UNSAFE_ESCAPE.search(text):
+    # Only a body with that many brackets can be nested too deeply (a cheap test, in C).
+    if _JSONB_UNSAFE_ESCAPE.search(text) or text.count("[") + text.count("{") > MAX_DEPTH:
         _check_storable(body)
     # Stored as sent: PostgreSQL parses the text itself, numbers keep their exact digits.
     return ParsedBody(body, text, "application/json", len(data))
+
+
+def _parse_float(text: str) -> float:
+    """Read a JSON number with a fraction or exponent; refuse one that cannot be read back."""
+    # Only an exponent, or very many digits, make a number out of range.
+    if "e" in text or "E" in text or len(text) > _MAX_INTEGER_DIGITS:
+        try:
+            _, digits, exponent = Decimal(text).as_tuple()
+        except InvalidOperation:
+            raise ValueError(f"{text[:40]} is not a number") from None
+        assert isinstance(exponent, int)  # a finite number
+        if len(digits) + exponent > _MAX_INTEGER_DIGITS or -exponent > _MAX_FRACTION_DIGITS:
+            raise ValueError(f"the number {text[:40]} is out of range")
+    return float(text)
 
 
 def _as_json(body: Any, content_type: str, size: int) -> ParsedBody:
@@ -204,24 +229,42 @@ def _as_json(body: Any, content_type: str, size: int) -> ParsedBody:
     return ParsedBody(body, json.dumps(body, ensure_ascii=False), content_type, size)
 
 
-def _check_storable(value: Any) -> None:
-    """Refuse text PostgreSQL cannot store in jsonb (NUL, unpaired surrogates)."""
-    stack = [value]
+_TOO_DEEP = f"the body is nested too deeply (more than {MAX_DEPTH} levels)"
+
+
+def _nested_too_deeply() -> InboxError:
+    return InboxError(400, "invalid_body", _TOO_DEEP)
+
+
+def unstorable(value: Any) -> str | None:
+    """Say why a JSON value cannot be a message body, or None when it can.
+
+    PostgreSQL's jsonb refuses NUL characters, unpaired surrogates, NaN and infinity; the JSON
+    API cannot show nesting deeper than ``MAX_DEPTH``. Used for bodies edited through the API too.
+    """
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _UNSAFE_CHAR.search(item):
-                raise InboxError(
-                    400,
-                    "invalid_body",
-                    "the body holds a NUL character or an unpaired UTF-16 surrogate, "
-                    "which cannot be stored",
-                )
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return _TOO_DEEP
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str) and _UNSAFE_CHAR.search(item):
+            return (
+                "the body holds a NUL character or an unpaired UTF-16 surrogate, "
+                "which cannot be stored"
+            )
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "the body holds a number out of range (NaN or infinity)"
+    return None
+
+
+def _check_storable(value: Any) -> None:
+    """Refuse a body ``unstorable`` finds a problem in."""
+    problem = unstorable(value)
+    if problem is not None:
+        raise InboxError(400, "invalid_body", problem)
 
 
 def _form(data: bytes, charset: str) -> dict[str, Any]:
@@ -293,6 +336,8 @@ class _XmlToJson(ContentHandler):
         self.root: dict[str, Any] = {}
 
     def startElement(self, name: str, attrs: Any) -> None:
+        if len(self.stack) >= MAX_DEPTH:  # stop reading: each element is a level of the JSON
+            raise _nested_too_deeply()
         self.stack.append((name, {f"@{key}": attrs[key] for key in attrs.getNames()}, []))
 
     def characters(self, content: str) -> None:

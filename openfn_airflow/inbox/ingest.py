@@ -18,13 +18,15 @@ from openfn_airflow.inbox import auth_methods, settings
 from openfn_airflow.inbox.bodies import ParsedBody, parse_body
 from openfn_airflow.inbox.errors import InboxError
 from openfn_airflow.store import inbox as store
-from openfn_airflow.store.errors import DatabaseUnavailable
+from openfn_airflow.store.errors import DatabaseUnavailable, StoreError
 
 # Never stored: the message's headers are shown to operators and passed to jobs.
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "cookie", "webhook-signature"}
 )
 IDEMPOTENCY_HEADERS = ("idempotency-key", "webhook-id")
+# Longer keys do not fit in the index that makes them unique (PostgreSQL: 2,704 bytes a row).
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # Bodies up to this size get their search vector in the insert (it adds ~0.2-0.3 ms there);
 # bigger ones are indexed by the dispatcher, where a vector too big for PostgreSQL cannot fail
 # the request.
@@ -70,6 +72,7 @@ def receive(
             query=query,
             openrosa=openrosa,
         )
+        _check_request(path, query, headers)
         answer = _store(
             conn,
             project=project,
@@ -111,6 +114,30 @@ def _authenticate(
     return inbox["project"]
 
 
+def _check_request(path: str, query: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+    """Refuse a request whose path, query or headers PostgreSQL cannot store (a NUL character;
+    no HTTP server passes one in a header, but ``%00`` decodes to one in a path or query)."""
+    values = [value for value in query.values() if isinstance(value, str)]
+    values += [item for value in query.values() if isinstance(value, list) for item in value]
+    for where, texts in (
+        ("path", [path]),
+        ("query string", [*query, *values]),
+        ("headers", [*headers, *headers.values()]),
+    ):
+        if any("\x00" in text for text in texts):
+            raise InboxError(
+                400, "invalid_request", f"the {where} holds a NUL character, which cannot be stored"
+            )
+    key = next((headers[name] for name in IDEMPOTENCY_HEADERS if headers.get(name)), "")
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InboxError(
+            400,
+            "invalid_idempotency_key",
+            f"an idempotency key (Idempotency-Key or webhook-id) has at most "
+            f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters, this one {len(key)}",
+        )
+
+
 def _store(
     conn: psycopg.Connection[Any],
     *,
@@ -124,7 +151,7 @@ def _store(
     key = next((headers[name] for name in IDEMPOTENCY_HEADERS if headers.get(name)), None)
     kept = {name: value for name, value in headers.items() if name not in SECRET_HEADERS}
     for _ in range(3):
-        row = store.receive_message(
+        row = _receive_message(
             conn,
             project=project,
             body_json=parsed.json_text,
@@ -149,3 +176,16 @@ def _store(
         if not conn.autocommit:
             conn.commit()
     raise InboxError(409, "idempotency_conflict", "this Idempotency-Key is in use; retry")
+
+
+def _receive_message(conn: psycopg.Connection[Any], **fields: Any) -> dict[str, Any]:
+    """``store.receive_message``; a value PostgreSQL refuses is the request's fault: 400."""
+    try:
+        return store.receive_message(conn, **fields)
+    except StoreError as exc:
+        if not isinstance(exc.__cause__, psycopg.DataError):
+            raise
+        if not conn.autocommit:
+            conn.rollback()
+        reason = str(exc).splitlines()[0]
+        raise InboxError(400, "invalid_body", f"the message cannot be stored: {reason}") from None

@@ -7,6 +7,7 @@ api-server process, through the app's lifespan, which Airflow's own lifespan ent
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -14,6 +15,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,6 +52,13 @@ class InternalErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"]:
+            # Nothing here is named with a NUL (PostgreSQL refuses it in text): not found, as
+            # for any unknown name. Answered first because Airflow's own access check reads a
+            # {dag_id} path parameter from the database before route validation could refuse it.
+            response = JSONResponse({"detail": "Not Found"}, status_code=404)
+            await response(scope, receive, send)
+            return
         started = False
 
         async def send_tracking(message: Message) -> None:
@@ -76,6 +86,27 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422, leaving out an echoed input that cannot be written as JSON.
+
+    FastAPI's handler echoes each invalid input and answered 500 instead when one held NaN or
+    infinity (``{"kind": 1e999}``), an unpaired surrogate (``"\\ud800"``) or was nested too
+    deeply to encode.
+    """
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        try:
+            encoded = jsonable_encoder(error)
+            json.dumps(encoded, allow_nan=False, ensure_ascii=False).encode()  # as rendered
+        except (ValueError, TypeError, RecursionError):
+            encoded = jsonable_encoder(
+                {key: value for key, value in error.items() if key != "input"}
+            )
+        errors.append(encoded)
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def create_app() -> FastAPI:
     """Build the plugin's FastAPI app; its own docs are off (the schema is served authenticated)."""
     app = FastAPI(
@@ -87,6 +118,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(InternalErrors)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
 
     app.include_router(inbox.router)
     app.include_router(github.router)

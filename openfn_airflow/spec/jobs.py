@@ -139,7 +139,7 @@ def _read_file(
         return fallback
     try:
         resolved = (root / value).resolve()  # an absolute `value` replaces root
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RuntimeError) as error:  # RuntimeError: a symlink loop
         problems.add(where, f"{value} is not a usable path ({error})", f"e.g. file: {example}")
         return fallback
     if not resolved.is_relative_to(root):
@@ -152,8 +152,13 @@ def _read_file(
     if resolved.suffix != ".py":
         problems.add(where, f"{value} is not a Python file (.py)", f"e.g. file: {example}")
         return fallback
-    if must_exist and not resolved.is_file():
-        if resolved.exists():
+    try:
+        is_file, exists = resolved.is_file(), resolved.exists()
+    except OSError as error:  # a name too long for the file system, say
+        problems.add(where, f"{value} is not a usable path ({error})", f"e.g. file: {example}")
+        return fallback
+    if must_exist and not is_file:
+        if exists:
             problems.add(where, f"{value} is not a file", f"e.g. file: {example}")
         else:
             hint = (

@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import Path as FastAPIPath
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -36,10 +37,23 @@ class Page(BaseModel, Generic[T]):
     next: int | None = Field(description="Pass as before_id for the next page; null at the end.")
 
 
+# The largest id a bigint column holds: a bigger one is refused (422), not sent to PostgreSQL.
+MAX_ID = 2**63 - 1
+
+
 class Filters(BaseModel):
-    """Base of the filter models: unknown parameters are an error, not silently ignored."""
+    """Base of the filter models: unknown parameters are an error, not silently ignored; text
+    holding a NUL character (which PostgreSQL cannot take) is refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Filters:
+        for name, value in self:
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(text, str) and "\x00" in text for text in texts):
+                raise ValueError(f"{name} holds a NUL character")
+        return self
 
 
 def parse_time(value: str | None, now: dt.datetime) -> dt.datetime | None:
@@ -70,7 +84,11 @@ def _check_time(value: str | None) -> str | None:
 
 
 TimeBound = Annotated[str | None, AfterValidator(_check_time), Field(description=TIME_BOUND_HELP)]
-Id = Annotated[int | None, Field(ge=1)]
+Id = Annotated[int | None, Field(ge=1, le=MAX_ID)]
+# A message or run id in a URL path: a larger number is refused (422) before it reaches SQL.
+PathId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID)]
+# An Airflow DAG id or run id in a URL path: no NUL, which PostgreSQL refuses in text.
+PathText = Annotated[str, FastAPIPath(pattern="^[^\x00]+$")]
 
 
 def counted(count: Callable[[], int | None]) -> tuple[int | None, bool]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from openfn_airflow.inbox.bodies import unstorable
 from openfn_airflow.plugin.models.common import DEFAULT_WINDOW, Filters, Id, TimeBound, parse_time
 from openfn_airflow.plugin.models.runs import RunSummary
 from openfn_airflow.store.filters import MessageFilter
@@ -97,6 +98,16 @@ class MessageDetail(MessageSummary):
 
 class MessageEdit(BaseModel):
     body: Any = Field(description="The new body (any JSON value).")
+
+    @field_validator("body")
+    @classmethod
+    def _storable(cls, body: Any) -> Any:
+        # What the inbox refuses is refused here too: PostgreSQL could not store it, or the
+        # API could not show it again.
+        problem = unstorable(body)
+        if problem is not None:
+            raise ValueError(problem)
+        return body
 
 
 class EditResult(BaseModel):

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
-from openfn_airflow.plugin.models.common import Page, counted, utcnow
+from openfn_airflow.plugin.models.common import Page, PathId, counted, utcnow
 from openfn_airflow.plugin.models.messages import (
     Dispatch,
     EditResult,
@@ -125,7 +125,7 @@ def reprocess_messages(request: ReprocessRequest, conn: ConnDep) -> ReprocessRes
 
 
 @router.get("/messages/{message_id}")
-def get_message(message_id: int, conn: ConnDep) -> MessageDetail:
+def get_message(message_id: PathId, conn: ConnDep) -> MessageDetail:
     """Show one message with its runs, deliveries and earlier bodies."""
     found = message_search.search_messages(
         conn, MessageFilter(from_id=message_id, to_id=message_id), limit=1
@@ -146,7 +146,7 @@ def get_message(message_id: int, conn: ConnDep) -> MessageDetail:
 
 
 @router.put("/messages/{message_id}", dependencies=require_edit)
-def edit_message(message_id: int, edit: MessageEdit, conn: ConnDep, user: UserDep) -> EditResult:
+def edit_message(message_id: PathId, edit: MessageEdit, conn: ConnDep, user: UserDep) -> EditResult:
     """Replace a message's body, keeping the previous one as a version."""
     if messages.get_message(conn, message_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
@@ -159,7 +159,7 @@ def edit_message(message_id: int, edit: MessageEdit, conn: ConnDep, user: UserDe
     "/messages/{message_id}/process",
     dependencies=[*require_run, Depends(action_logging("openfn.process_message"))],
 )
-def process_message(message_id: int, conn: ConnDep) -> ProcessResult:
+def process_message(message_id: PathId, conn: ConnDep) -> ProcessResult:
     """Run a message's matches now, as if it had just arrived."""
     if messages.get_message(conn, message_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.api_fastapi.logging.decorators import action_logging
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
-from openfn_airflow.plugin.models.common import utcnow
+from openfn_airflow.plugin.models.common import MAX_ID, utcnow
 from openfn_airflow.plugin.models.projects import (
     AuthMethod,
     AuthMethodList,
@@ -27,6 +27,10 @@ from openfn_airflow.store import auth_methods, projects, usage
 USAGE_DAYS = 30
 
 router = APIRouter(tags=["projects"])
+
+# PostgreSQL cannot compare text holding a NUL, nor a bigint with a bigger number: refused (422).
+ProjectName = Annotated[str, Path(pattern="^[^\x00]+$")]
+MethodId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def inbox_url(request: Request, inbox_id: str) -> str:
@@ -54,7 +58,7 @@ def list_projects(request: Request, conn: ConnDep, user: UserDep) -> ProjectList
 
 
 @router.get("/projects/{name}/usage")
-def get_usage(name: str, conn: ConnDep) -> ProjectUsage:
+def get_usage(name: ProjectName, conn: ConnDep) -> ProjectUsage:
     """Show a project's runs per day by status over the last 30 days, and its queue."""
     from airflow.utils.session import create_session
 
@@ -95,7 +99,7 @@ def _existing_project(conn: Any, name: str) -> dict[str, Any]:
 
 
 @router.get("/projects/{name}/auth-methods")
-def list_auth_methods(name: str, conn: ConnDep) -> AuthMethodList:
+def list_auth_methods(name: ProjectName, conn: ConnDep) -> AuthMethodList:
     """List the inbox's auth methods, revoked ones included, never with their secrets."""
     _existing_project(conn, name)
     return AuthMethodList(
@@ -109,16 +113,14 @@ def list_auth_methods(name: str, conn: ConnDep) -> AuthMethodList:
     dependencies=[*require_edit, Depends(action_logging("openfn.add_auth_method"))],
 )
 def add_auth_method(
-    name: str, new: NewAuthMethod, conn: ConnDep, response: Response
+    name: ProjectName, new: NewAuthMethod, conn: ConnDep, response: Response
 ) -> CreatedAuthMethod:
     """Add an API key, basic-auth user or webhook signing secret; the secret is shown once."""
     from openfn_airflow.inbox import auth_methods as inbox_auth
 
     _existing_project(conn, name)
     if new.kind != "basic" and (new.username or new.password):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "username and password are for basic auth only"
-        )
+        raise _unprocessable("username and password are for basic auth only")
     try:
         if new.kind == "api_key":
             method, secret = inbox_auth.add_api_key(conn, name)
@@ -127,10 +129,16 @@ def add_auth_method(
         else:
             method, secret = inbox_auth.add_webhook(conn, name)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise _unprocessable(str(exc)) from None
     conn.commit()
     response.headers["Cache-Control"] = "no-store"
     return CreatedAuthMethod(method=AuthMethod(**method), secret=secret)
+
+
+def _unprocessable(message: str) -> HTTPException:
+    """A 422 shaped as FastAPI's own validation errors, the shape every 422 is documented with."""
+    error = {"type": "value_error", "loc": ["body"], "msg": message}
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [error])
 
 
 @router.delete(
@@ -138,7 +146,7 @@ def add_auth_method(
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[*require_edit, Depends(action_logging("openfn.revoke_auth_method"))],
 )
-def revoke_auth_method(name: str, method_id: int, conn: ConnDep) -> None:
+def revoke_auth_method(name: ProjectName, method_id: MethodId, conn: ConnDep) -> None:
     """Revoke a method: requests carrying it are refused from now on.
 
     As in OpenFn, an inbox without active methods takes every request: revoking the last one

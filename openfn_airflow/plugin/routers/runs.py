@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
-from openfn_airflow.plugin.models.common import Page, counted, utcnow
+from openfn_airflow.plugin.models.common import Page, PathId, counted, utcnow
 from openfn_airflow.plugin.models.runs import (
     RetriedRun,
     RetryRequest,
@@ -58,7 +58,7 @@ def export_runs(filters: Annotated[RunQuery, Query()]) -> StreamingResponse:
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: int, conn: ConnDep) -> RunDetail:
+def get_run(run_id: PathId, conn: ConnDep) -> RunDetail:
     """Show one run with its log and states."""
     row = runs.get_run(conn, run_id)
     if row is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openfn_airflow.plugin.deps import ConnDep
-from openfn_airflow.plugin.models.common import utcnow
+from openfn_airflow.plugin.models.common import PathId, PathText, utcnow
 from openfn_airflow.plugin.models.runs import RunListQuery, RunStatus
 from openfn_airflow.plugin.routers import runs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
@@ -88,7 +88,7 @@ def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(run_id: int, request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def run(run_id: PathId, request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
     """Show one run: its log, initial and final state, exit code, and where it ran."""
     try:
         detail = api.get_run(run_id, conn)
@@ -109,7 +109,7 @@ def run(run_id: int, request: Request, conn: ConnDep, access: AccessDep) -> HTML
 
 @router.get("/dag-runs/{dag_id}/{dag_run_id}", response_class=HTMLResponse)
 def dag_run(
-    dag_id: str, dag_run_id: str, request: Request, conn: ConnDep, access: AccessDep
+    dag_id: PathText, dag_run_id: PathText, request: Request, conn: ConnDep, access: AccessDep
 ) -> Response:
     """Open the OpenFn run of an Airflow DAG run (its tab on Airflow's DAG run page)."""
     found = runs.latest_attempts(conn, dag_id=dag_id, dag_run_id=dag_run_id)

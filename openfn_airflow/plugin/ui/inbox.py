@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from openfn_airflow.plugin.deps import ConnDep
-from openfn_airflow.plugin.models.common import utcnow
+from openfn_airflow.plugin.models.common import PathId, utcnow
 from openfn_airflow.plugin.models.messages import MessageListQuery, MessageQuery
 from openfn_airflow.plugin.routers import messages as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
@@ -99,7 +99,7 @@ def inbox(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)
-def message(message_id: int, request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def message(message_id: PathId, request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
     """Show one message: its body, runs, deliveries and earlier versions."""
     try:
         detail = api.get_message(message_id, conn)
