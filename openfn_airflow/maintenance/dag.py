@@ -74,8 +74,12 @@ def build_maintenance_dag(projects: Iterable[Project]) -> DAG:
         },
     )
     # One at a time, in this order (priority, not dependencies: a failed task must fail the DAG
-    # run and still let the others run): the asset cleanup comes after `airflow db clean`, so
-    # the key log rows of the DAG runs it deleted go the same day.
+    # run and still let the others run). The asset cleanup comes before `airflow db clean`:
+    # Airflow has no index on asset_partition_dag_run.created_dag_run_id, whose foreign key
+    # cascades from dag_run, so every DAG run deleted scans that table; emptied of consumed
+    # partitions first, it is small (measured: with 1M partition rows left in place, one batch
+    # of 5,000 DAG runs took over 5 minutes). Key log rows of the DAG runs `airflow db clean`
+    # deletes then go the next day.
     order = {"weight_rule": "absolute"}
     with dag:
         PurgeActivityOperator(
@@ -98,14 +102,14 @@ def build_maintenance_dag(projects: Iterable[Project]) -> DAG:
             task_id="clean_airflow_tables",
             longest_retention_days=longest_days,
             batch_size=BATCH_SIZE,
-            priority_weight=2,
+            priority_weight=1,
             **order,
         )
         CleanAssetTablesOperator(
             task_id="clean_asset_tables",
             longest_retention_days=longest_days,
             batch_size=BATCH_SIZE,
-            priority_weight=1,
+            priority_weight=2,
             **order,
         )
     return dag
