@@ -39,8 +39,8 @@ class PurgeActivityOperator(BaseOperator):
         return purge_expired(self.kind, self.periods, batch_size=self.batch_size, logger=self.log)
 
 
-class CleanAirflowTablesOperator(BaseOperator):
-    """Delete Airflow's history past ``[openfn] airflow_retention_days`` (``airflow db clean``)."""
+class _AirflowHistoryOperator(BaseOperator):
+    """A task that trims Airflow's own tables, given the longest project retention period."""
 
     ui_color = "#eef3fb"
     template_fields: Sequence[str] = ()
@@ -55,6 +55,10 @@ class CleanAirflowTablesOperator(BaseOperator):
         super().__init__(**kwargs)
         self.longest_retention_days = longest_retention_days
         self.batch_size = batch_size
+
+
+class CleanAirflowTablesOperator(_AirflowHistoryOperator):
+    """Delete Airflow's history past ``[openfn] airflow_retention_days`` (``airflow db clean``)."""
 
     def execute(self, context: Any) -> dict[str, int]:
         from openfn_airflow.maintenance.airflow_tables import clean_airflow_tables
@@ -68,22 +72,8 @@ class CleanAirflowTablesOperator(BaseOperator):
         )
 
 
-class CleanAssetTablesOperator(BaseOperator):
+class CleanAssetTablesOperator(_AirflowHistoryOperator):
     """Delete consumed partition rows and asset events nothing waits on any more."""
-
-    ui_color = "#eef3fb"
-    template_fields: Sequence[str] = ()
-
-    def __init__(
-        self,
-        *,
-        longest_retention_days: float | None,
-        batch_size: int = BATCH_SIZE,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.longest_retention_days = longest_retention_days
-        self.batch_size = batch_size
 
     def execute(self, context: Any) -> dict[str, int]:
         from openfn_airflow.maintenance.asset_tables import clean_asset_tables
