@@ -45,12 +45,30 @@ def cluster(tmp_path_factory, sqlalchemy_url, db_url):
             "the inbox project's DAGs to be parsed",
             started,
         )
+        # The session database may hold these DAGs as an earlier cluster serialized them, with
+        # its task queue: runs made from that version would wait on a queue no worker reads.
+        wait_for(
+            lambda: dag_uses_queue(REGISTER_DAG, started.queue),
+            180,
+            "the DAGs parsed again with this cluster's queue",
+            started,
+        )
         for url in started.urls:
             inbox = f"{url}/openfn/inbox/{INBOX_ID}"
             wait_for(lambda i=inbox: httpx.get(i).status_code == 200, 60, "the inbox", started)
         yield started
     finally:
         started.stop()
+
+
+def dag_uses_queue(dag_id: str, queue: str) -> bool:
+    """Whether the newest serialized version of the DAG sends its tasks to ``queue``."""
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        model = SerializedDagModel.get(dag_id, session=session)
+        return model is not None and all(task.queue == queue for task in model.dag.tasks)
 
 
 def post_burst(urls: list[str], run_id: str, start: int, count: int, clients: int = 4) -> dict:
