@@ -46,26 +46,18 @@ def clean_asset_tables(
     logger = logger or log
     totals: Counter[str] = Counter()
     with connect(url) as conn:
-        after = 0
-        while True:
-            batch = asset_history.delete_consumed_partition_runs_batch(
-                conn, partitions_before, after=after, limit=batch_size
-            )
-            conn.commit()
-            totals.update(batch.deleted)
-            after = batch.last_id
-            if not batch.full:
-                break
-        after = 0
-        while True:
-            batch = asset_history.delete_orphan_key_logs_batch(
-                conn, partitions_before, after=after, limit=batch_size
-            )
-            conn.commit()
-            totals.update(batch.deleted)
-            after = batch.last_id
-            if not batch.full:
-                break
+        for delete_batch in (
+            asset_history.delete_consumed_partition_runs_batch,
+            asset_history.delete_orphan_key_logs_batch,
+        ):
+            after = 0
+            while True:
+                batch = delete_batch(conn, partitions_before, after=after, limit=batch_size)
+                conn.commit()
+                totals.update(batch.deleted)
+                after = batch.last_id
+                if not batch.full:
+                    break
         if events_before is not None:
             keep = asset_history.pending_partition_event_ids(conn)
             assets = asset_history.list_assets(conn)

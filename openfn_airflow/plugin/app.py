@@ -52,13 +52,6 @@ class InternalErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"]:
-            # Nothing here is named with a NUL (PostgreSQL refuses it in text): not found, as
-            # for any unknown name. Answered first because Airflow's own access check reads a
-            # {dag_id} path parameter from the database before route validation could refuse it.
-            response = JSONResponse({"detail": "Not Found"}, status_code=404)
-            await response(scope, receive, send)
-            return
         started = False
 
         async def send_tracking(message: Message) -> None:
@@ -75,6 +68,21 @@ class InternalErrors:
                 raise
             response = JSONResponse({"error": "internal_error", "id": error_id}, status_code=500)
             await response(scope, receive, send)
+
+
+class RefuseNulPaths:
+    """Answer 404 to a path holding NUL: nothing here is named with one (PostgreSQL refuses it
+    in text). Before any route runs, because Airflow's own access check reads a ``{dag_id}``
+    path parameter from the database before route validation could refuse it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -117,6 +125,7 @@ def create_app() -> FastAPI:
         openapi_url=None,
     )
     app.add_middleware(InternalErrors)
+    app.add_middleware(RefuseNulPaths)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
 

@@ -37,6 +37,26 @@ def cutoff(conn: psycopg.Connection[Any], seconds: float) -> dt.datetime:
     return row["cutoff"]
 
 
+def _claim(
+    conn: psycopg.Connection[Any],
+    name: str,
+    project: str,
+    before: dt.datetime,
+    after: tuple[dt.datetime, int],
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The next ``limit`` expired rows after the keyset ``after`` (time, id), locked."""
+    return fetch_all(
+        conn,
+        name,
+        project=project,
+        cutoff=before,
+        after_at=after[0],
+        after_id=after[1],
+        limit=limit,
+    )
+
+
 def delete_messages_batch(
     conn: psycopg.Connection[Any],
     project: str,
@@ -50,15 +70,7 @@ def delete_messages_batch(
     Messages still waiting for a delivery or a batched run are kept; rows locked by another
     transaction are skipped (a later run of the maintenance DAG deletes them).
     """
-    rows = fetch_all(
-        conn,
-        "claim_expired_messages",
-        project=project,
-        cutoff=before,
-        after_at=after[0],
-        after_id=after[1],
-        limit=limit,
-    )
+    rows = _claim(conn, "claim_expired_messages", project, before, after, limit)
     if not rows:
         return Batch(next_key=after)
     ids = [row["id"] for row in rows]
@@ -82,15 +94,7 @@ def delete_runs_batch(
 ) -> Batch:
     """Delete up to ``limit`` of the project's finished runs created before ``before``, oldest
     first, with their logs; pending and running runs are kept."""
-    rows = fetch_all(
-        conn,
-        "claim_expired_runs",
-        project=project,
-        cutoff=before,
-        after_at=after[0],
-        after_id=after[1],
-        limit=limit,
-    )
+    rows = _claim(conn, "claim_expired_runs", project, before, after, limit)
     if not rows:
         return Batch(next_key=after)
     ids = [row["id"] for row in rows]
