@@ -175,11 +175,15 @@ def repeat_input(
     )
 
 
-def retry_inputs(conn, latest: list[dict[str, Any]]) -> list[RunInput]:
-    """Inputs of a repeated task: the runs that did not succeed, or all when all did.
+def retry_inputs(
+    conn, latest: list[dict[str, Any]], *, all_when_all_succeeded: bool = True
+) -> list[RunInput]:
+    """Inputs of a repeated task: the runs that did not succeed, or (if asked) all when all did.
 
     Clearing a task in Airflow repeats its runs with the initial states they had, each recorded
     as a new ledger row pointing at the one it retries.
     """
-    chosen = [row for row in latest if row["status"] != "success"] or latest
+    chosen = [row for row in latest if row["status"] != "success"]
+    if not chosen and all_when_all_succeeded:
+        chosen = latest
     return [repeat_input(conn, row["id"]) for row in chosen]

@@ -72,6 +72,11 @@ def job_memory_limit() -> int:
     return max(0, conf.getint("openfn", "job_memory_limit", fallback=1024))
 
 
+def task_lock_key(ti: Any) -> str:
+    """Names one task instance (all its attempts) for the ledger's task lock."""
+    return f"openfn-task:{ti.dag_id}:{ti.run_id}:{ti.task_id}:{getattr(ti, 'map_index', -1)}"
+
+
 def mark_unfinished_runs(context: Any) -> None:
     """Failure callback of the job task: runs it left 'running' lost their process (exit 5).
 
@@ -124,6 +129,7 @@ class OpenFnJobOperator(BaseOperator):
         failures: list[str] = []
         ledger_ids: list[int] = []
         with connect() as conn:
+            self._hold_task_lock(conn, ti)
             inputs = self._plan(conn, context, ti)
             conn.commit()
             configuration = self._configuration(inputs)
@@ -132,6 +138,9 @@ class OpenFnJobOperator(BaseOperator):
                 ledger_ids.append(run_id)
                 if result.exit_code != ExitCode.SUCCESS:
                     failures.append(f"run {run_id}: exit {result.exit_code} ({result.error})")
+            # The lock goes with the connection too; released first, a waiting attempt starts now.
+            runs.release_task_lock(conn, task_lock_key(ti))
+            conn.commit()
         if failures:
             raise AirflowFailException(
                 f"{len(failures)} of {len(ledger_ids)} OpenFn run(s) failed: "
@@ -139,13 +148,37 @@ class OpenFnJobOperator(BaseOperator):
             )
         return ledger_ids
 
+    def _hold_task_lock(self, conn, ti: Any) -> None:
+        """Wait until no earlier attempt of this task instance still runs jobs, then hold the lock.
+
+        A scheduler or worker that dies leaves its task processes running (each has its own
+        process group), and Airflow starts the task again: the new attempt waits for the old one
+        rather than run the same message's job twice at once.
+        """
+        key = task_lock_key(ti)
+        if not runs.try_task_lock(conn, key):
+            self.log.warning("An earlier attempt of this task still runs: waiting until it ends")
+            runs.wait_task_lock(conn, key)
+        conn.commit()
+
     def _plan(self, conn, context: Any, ti: Any) -> list[RunInput]:
         """Decide the runs of this attempt: repeats of a cleared task, claimed or new runs."""
         if ti.try_number > 1:
             runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
             latest = runs.latest_attempts(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
             if latest:
-                return retry_inputs(conn, latest)
+                # Cleared after it succeeded, the task repeats its runs; after a failure, or when
+                # Airflow lost the attempt (a dead scheduler or worker), only those that did not
+                # succeed: a run the lost attempt finished is not run again.
+                previous = runs.previous_try_state(
+                    conn,
+                    dag_id=ti.dag_id,
+                    run_id=ti.run_id,
+                    task_id=ti.task_id,
+                    map_index=getattr(ti, "map_index", -1),
+                    try_number=ti.try_number - 1,
+                )
+                return retry_inputs(conn, latest, all_when_all_succeeded=previous == "success")
         trigger = task_trigger(self.trigger_kind, context)
         if not (self.batched and trigger.kind == "message" and trigger.run_type != "manual"):
             return plan_runs(conn, self.project, self.job, trigger)

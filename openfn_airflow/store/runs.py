@@ -141,6 +141,43 @@ def latest_attempts(
     return fetch_all(conn, "latest_attempts", dag_id=dag_id, dag_run_id=dag_run_id)
 
 
+def try_task_lock(conn: psycopg.Connection[Any], key: str) -> bool:
+    """Take the lock of task instance ``key`` for this session; False when another holds it."""
+    row = fetch_one(conn, "try_task_lock", key=key)
+    return bool(row and row["locked"])
+
+
+def wait_task_lock(conn: psycopg.Connection[Any], key: str) -> None:
+    """Take the lock of task instance ``key`` for this session, waiting for whoever holds it."""
+    fetch_one(conn, "wait_task_lock", key=key)
+
+
+def release_task_lock(conn: psycopg.Connection[Any], key: str) -> None:
+    fetch_one(conn, "release_task_lock", key=key)
+
+
+def previous_try_state(
+    conn: psycopg.Connection[Any],
+    *,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    try_number: int,
+) -> str | None:
+    """The state Airflow recorded for attempt ``try_number`` of a task instance (None: unknown)."""
+    row = fetch_one(
+        conn,
+        "previous_try_state",
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        map_index=map_index,
+        try_number=try_number,
+    )
+    return row["state"] if row else None
+
+
 def mark_unfinished_runs(
     conn: psycopg.Connection[Any], *, dag_id: str, dag_run_id: str
 ) -> list[int]:

@@ -71,6 +71,26 @@ WHERE dag_id = %(dag_id)s AND dag_run_id = %(dag_run_id)s
   AND NOT EXISTS (SELECT 1 FROM openfn_run AS later WHERE later.retry_of = r.id)
 ORDER BY id;
 
+-- try_task_lock --
+-- The lock a job task's process holds (session level) for as long as it runs its jobs: a later
+-- attempt of the same task instance waits until an earlier attempt's process is gone (a scheduler
+-- or worker that died leaves its task processes running, and Airflow starts the task again).
+SELECT pg_try_advisory_lock(hashtextextended(%(key)s, 0)) AS locked;
+
+-- wait_task_lock --
+SELECT pg_advisory_lock(hashtextextended(%(key)s, 0));
+
+-- release_task_lock --
+SELECT pg_advisory_unlock(hashtextextended(%(key)s, 0));
+
+-- previous_try_state --
+-- How Airflow recorded an earlier attempt of a task instance (Airflow's own table: the ledger lives
+-- in Airflow's database). A try Airflow lost track of is recorded as failed.
+SELECT state
+FROM task_instance_history
+WHERE dag_id = %(dag_id)s AND run_id = %(run_id)s AND task_id = %(task_id)s
+  AND map_index = %(map_index)s AND try_number = %(try_number)s;
+
 -- mark_unfinished_runs --
 -- Runs of a DAG run still 'running' when its job task is over: the task process died mid-run.
 UPDATE openfn_run

@@ -157,17 +157,23 @@ def test_batched_mode_one_ledger_run_per_message(cluster, conn):
     assert ok["final_state"]["stored"] == 0 and "reading 0" in ok["log"]
 
 
-def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
-    message_id = make_message(conn, project="core", body={"form": "intake", "invalid": True})["id"]
+@pytest.mark.parametrize(
+    ("body", "state", "exit_code"),
+    [({"form": "intake", "invalid": True}, "failed", 1), ({"form": "intake"}, "success", 0)],
+    ids=["failed", "succeeded"],
+)
+def test_clearing_a_task_repeats_its_run(cluster, conn, body, state, exit_code):
+    """Cleared in Airflow, a failed task repeats its failed run; a succeeded one repeats it too."""
+    message_id = make_message(conn, project="core", body=body)["id"]
     conn.commit()
     schedule("forms", [message_id])
     [first] = wait_for(
         lambda: [r for r in finished_runs(conn, "intake") if r["message_id"] == message_id],
         180,
-        "the failing intake run",
+        "the intake run",
         cluster,
     )
-    assert first["exit_code"] == 1
+    assert first["exit_code"] == exit_code
 
     def task_state() -> str | None:
         conn.rollback()
@@ -178,8 +184,8 @@ def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
         ).fetchone()
         return row and row["state"]
 
-    # The ledger row is written before the task process exits: clear once Airflow says failed.
-    wait_for(lambda: task_state() == "failed", 120, "the task instance to fail", cluster)
+    # The ledger row is written before the task process exits: clear once Airflow has the state.
+    wait_for(lambda: task_state() == state, 120, f"the task instance to be {state}", cluster)
     answer = cluster.api(
         "POST",
         "/dags/openfn__core__intake/clearTaskInstances",
@@ -187,7 +193,7 @@ def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
             "dry_run": False,
             "dag_run_id": first["dag_run_id"],
             "task_ids": ["run"],
-            "only_failed": True,
+            "only_failed": state == "failed",
         },
     )
     assert answer.status_code == 200, answer.text
@@ -196,13 +202,13 @@ def test_clearing_a_failed_task_retries_its_failed_run(cluster, conn):
     retry = wait_for(
         lambda: [r for r in finished_runs(conn, "intake") if r["retry_of"] == first["id"]],
         180,
-        "the retried run",
+        "the repeated run",
         cluster,
     )[0]
     assert retry["message_id"] == message_id
     assert retry["try_number"] == 2
     assert retry["initial_state"] == first["initial_state"]
-    assert retry["exit_code"] == 1  # still invalid, and recorded as a new attempt
+    assert retry["exit_code"] == exit_code  # the same input again, recorded as a new attempt
 
 
 def test_cron_runs_carry_the_cursor(cluster, conn):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from factories import make_message, make_run
+from psycopg.rows import dict_row
 
 from openfn_airflow.store import runs
 from openfn_airflow.store.errors import StoreError
@@ -150,3 +151,29 @@ def test_list_runs_newest_first_with_filters(conn):
     assert [r["id"] for r in runs.list_runs(conn, status="failed")] == [c, b]
     assert [r["id"] for r in runs.list_runs(conn, project="demo", limit=1)] == [c]
     assert "log" not in runs.list_runs(conn, job="a")[0]
+
+
+def test_a_later_attempt_waits_for_the_task_lock_an_earlier_process_holds(conn, db_url):
+    """A task process holds its task instance's lock while it runs; another gets it only after."""
+    import threading
+
+    import psycopg
+
+    key = "openfn-task:openfn__demo__register:run-1:run:-1"
+    assert runs.try_task_lock(conn, key)
+    conn.commit()  # the lock is the session's: it outlives the transaction
+    with psycopg.connect(db_url, row_factory=dict_row) as other:
+        assert not runs.try_task_lock(other, key)
+        assert runs.try_task_lock(other, "openfn-task:openfn__demo__register:run-2:run:-1")
+        taken = threading.Event()
+
+        def wait() -> None:
+            runs.wait_task_lock(other, key)
+            taken.set()
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        assert not taken.wait(0.5)
+        runs.release_task_lock(conn, key)
+        assert taken.wait(10)
+        waiter.join()
