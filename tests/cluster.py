@@ -188,12 +188,19 @@ class Cluster:
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self) -> None:
-        for proc in self.processes.values():
+        """Stop schedulers and workers first: their running tasks reach the api-server to finish."""
+        first = [name for name in self.processes if name.startswith(("scheduler", "worker"))]
+        self._stop([self.processes[name] for name in first])
+        self._stop([proc for name, proc in self.processes.items() if name not in first])
+
+    @staticmethod
+    def _stop(processes: list[subprocess.Popen]) -> None:
+        for proc in processes:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for proc in self.processes.values():
+        for proc in processes:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
