@@ -33,13 +33,14 @@ def _db_migrate(args: argparse.Namespace) -> int:
 
 def _synced_project(conn, name: str) -> dict:
     """Sync the registry from the DAGs folder, then return the project or raise StoreError."""
+    from openfn_airflow.bundles.folders import spec_folders
     from openfn_airflow.inbox import settings
     from openfn_airflow.inbox.registry import sync_projects
     from openfn_airflow.store.errors import StoreError
     from openfn_airflow.store.projects import get_project
 
     folder = settings.dags_folder()
-    names = sync_projects(conn, folder, prune=False)
+    names = sync_projects(conn, spec_folders(folder).folders, prune=False)
     conn.commit()
     project = get_project(conn, name)
     if project is None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 
+from openfn_airflow.bundles.folders import spec_folders
 from openfn_airflow.inbox import registry, settings
 from openfn_airflow.spec.models import ASSET_SCHEME
 from openfn_airflow.store import dispatch
@@ -140,9 +141,9 @@ class Dispatcher:
     def housekeep(self, conn: psycopg.Connection[Any]) -> None:
         """Sync the registry when due and fill in missing search vectors (autocommit ``conn``)."""
         if self.sync_registry and time.monotonic() >= self._next_sync:
-            folder = self.dags_folder or settings.dags_folder()
+            listing = spec_folders(self.dags_folder or settings.dags_folder())
             try:
-                registry.sync_projects(conn, folder)
+                registry.sync_projects(conn, listing.folders, prune=listing.complete)
             finally:
                 self._next_sync = time.monotonic() + REGISTRY_SYNC_SECONDS
         while dispatch.index_messages(conn, INDEX_BATCH) == INDEX_BATCH:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,20 @@ _names: dict[tuple[Path, str], str] = {}
 
 
 def sync_projects(
-    conn: psycopg.Connection[Any], folder: str | Path, *, prune: bool = True
+    conn: psycopg.Connection[Any],
+    folder: str | Path | Sequence[str | Path],
+    *,
+    prune: bool = True,
 ) -> list[str]:
-    """Sync every project spec under ``folder`` into the registry; return the projects' names.
+    """Sync every project spec under ``folder`` (or folders) into the registry; return the names.
 
-    A project's inbox id is the spec's ``inbox.id``, else the stored one, else generated once.
-    ``prune``: empty the registry of projects whose spec is gone (not for a CLI that may be
-    looking at another folder). Commits on an autocommit connection; otherwise the caller does.
+    A project's inbox id is the spec's ``inbox.id``, else the stored one, else generated once;
+    a project defined in two folders is taken from the first. ``prune``: empty the registry of
+    projects whose spec is gone (not for a CLI that may be looking at another folder, nor when a
+    folder could not be read). Commits on an autocommit connection; otherwise the caller does.
     """
-    found = [(path, spec_hash(path)) for path in find_projects(folder)]
+    folders = [folder] if isinstance(folder, str | Path) else list(folder)
+    found = [(path, spec_hash(path)) for root in folders for path in find_projects(root)]
     known = [_names.get(entry) for entry in found]
     stored = registry.spec_hashes(conn)
     if all(known):

@@ -231,15 +231,19 @@ def dags_paused(dag_ids: list[str]) -> dict[str, bool]:
 
 
 def project_specs() -> dict[str, Any]:
-    """The readable project specs of the DAGs folder by project name (cached per file version)."""
+    """The readable project specs by project name (cached per file version): the DAGs folder's,
+    then the git bundles' at the commit their DAGs were parsed at."""
+    from openfn_airflow.bundles.folders import spec_folders
     from openfn_airflow.inbox import settings
     from openfn_airflow.spec import find_projects
 
     found: dict[str, Any] = {}
-    try:
-        paths = find_projects(settings.dags_folder())
-    except OSError:
-        return found
+    paths = []
+    for folder in spec_folders(settings.dags_folder()).folders:
+        try:
+            paths.extend(find_projects(folder))
+        except OSError:
+            continue
     for path in paths:
         try:
             project = _load(path, path.stat().st_mtime_ns)

@@ -18,6 +18,7 @@ from openfn_airflow.bundles.webhooks import sign
 PROJECT = "gitdemo"
 JOB = "report"
 DAG_ID = f"openfn__{PROJECT}__{JOB}"
+INBOX_ID = "7d0f3a52-2b1e-4c1a-9a55-3f1d1c9e6a20"
 BRANCH = "main"
 SECRET = "it's a secret to everybody"
 DAG_FILE = "openfn_jobs.py"
@@ -52,9 +53,15 @@ class ProjectRepo:
             f"{PROJECT}/project.yaml": textwrap.dedent(
                 f"""\
                 project: {PROJECT}
+                inbox:
+                  id: {INBOX_ID}
+                triggers:
+                  reports:
+                    criteria: {{kind: report}}
                 jobs:
                   {JOB}:
                     file: jobs/{JOB}.py
+                    trigger: reports
                 """
             ),
             f"{PROJECT}/jobs/{JOB}.py": (

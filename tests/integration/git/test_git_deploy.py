@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from git_helpers import (
     DAG_FILE,
     DAG_ID,
+    INBOX_ID,
     PROJECT,
     ProjectRepo,
     bundle_config,
@@ -122,6 +123,29 @@ def test_push_webhook_deploys_new_commits_and_redeploys_older_ones(
         assert run["status"] == "success"
         assert run["final_state"]["version"] == "one"
         assert run["bundle_version"] == run["dag_run_version"] == first
+
+        # 1b. The project's inbox is served from the bundle too: a matching message runs the job.
+        inbox = f"{cluster.url}/openfn/inbox/{INBOX_ID}"
+        wait_for(
+            lambda: httpx.get(inbox).status_code == 200, 60, "the git project's inbox", cluster
+        )
+        answer = httpx.post(inbox, json={"kind": "report", "week": 48})
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["matched"] == ["reports"]
+        message_run = wait_for(
+            lambda: query(
+                db_url,
+                "SELECT status, final_state, bundle_version FROM openfn_run"
+                " WHERE message_id = %s AND status <> 'running'",
+                answer.json()["message_id"],
+            ),
+            120,
+            "the message's run",
+            cluster,
+        )[0]
+        assert message_run["status"] == "success"
+        assert message_run["final_state"]["data"] == {"kind": "report", "week": 48}
+        assert message_run["bundle_version"] == first
 
         # 2. A new commit is pushed; nothing changes until its push event arrives.
         second = repo.commit_project("two")

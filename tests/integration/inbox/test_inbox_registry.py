@@ -129,3 +129,24 @@ def test_an_inbox_id_taken_by_another_project_skips_only_that_project(autocommit
 
     assert registry.sync_projects(autocommit, folder) == ["inbox"]
     assert store.list_triggers(autocommit, "twin") == []
+
+
+def test_several_folders_sync_together_and_the_first_defines_a_project_twice_defined(
+    autocommit, folder, tmp_path_factory
+):
+    """The DAGs folder and a git bundle's checkout: both projects match, neither is pruned."""
+    bundle = tmp_path_factory.mktemp("bundle")
+    shutil.copytree(PROJECTS / "core", bundle / "core")
+    shutil.copytree(PROJECTS / "inbox", bundle / "inbox-copy")
+    spec = bundle / "inbox-copy" / "project.yaml"
+    spec.write_text(spec.read_text().replace("form: patient", "form: never-matched"))
+
+    assert registry.sync_projects(autocommit, [folder, bundle]) == ["core", "inbox"]
+    assert registry.sync_projects(autocommit, [folder, bundle]) == ["core", "inbox"]  # unchanged
+    assert store.list_triggers(autocommit, "core") != []
+    criteria = [t["criteria"] for t in store.list_triggers(autocommit, "inbox")]
+    assert {"form": "never-matched"} not in criteria  # the DAGs folder's spec was taken
+
+    registry.sync_projects(autocommit, [folder])  # the bundle's checkout is gone
+    assert store.list_triggers(autocommit, "core") == []
+    assert store.list_triggers(autocommit, "inbox") != []
