@@ -61,6 +61,14 @@ def get_provider_info() -> dict[str, Any]:
                         "1024",
                         "512",
                     ),
+                    "database_wait": _option(
+                        "Seconds a job task waits for the ledger's database to come back (a\n"
+                        "restart, a failover) before it fails; a run that finished meanwhile is\n"
+                        "saved once it is back.\n",
+                        "float",
+                        "120",
+                        "300",
+                    ),
                     "airflow_retention_days": _option(
                         "Days of Airflow's own history (DAG runs, task instances, logs, XCom,\n"
                         "jobs) the maintenance DAG keeps; empty: the longest project period and\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,10 +23,11 @@ from openfn_airflow.dags.inputs import (
 )
 from openfn_airflow.runtime import ExitCode, RunResult, run_job
 from openfn_airflow.store import runs
-from openfn_airflow.store.database import connect
-from openfn_airflow.store.errors import StoreError
+from openfn_airflow.store.database import connect_patiently
+from openfn_airflow.store.errors import DatabaseUnavailable, StoreError
 
 FAILED_STATUSES = ("failed", "killed", "crashed", "lost")
+log = logging.getLogger(__name__)
 
 
 def task_trigger(kind: str, context: Any) -> TaskTrigger:
@@ -72,6 +75,25 @@ def job_memory_limit() -> int:
     return max(0, conf.getint("openfn", "job_memory_limit", fallback=1024))
 
 
+def database_wait() -> float:
+    """``[openfn] database_wait``: seconds a job task waits for the ledger's database to come
+    back (a restart, a failover) before it fails."""
+    from airflow.configuration import conf
+
+    return max(0.0, conf.getfloat("openfn", "database_wait", fallback=120.0))
+
+
+def connect_to_ledger(log: Any) -> Any:
+    """A connection to the ledger, waiting ``database_wait`` seconds for the database if need be."""
+
+    def retrying(error: DatabaseUnavailable, pause: float) -> None:
+        log.warning(
+            "The ledger's database is unavailable (%s); trying again in %.1f s", error, pause
+        )
+
+    return connect_patiently(wait=database_wait(), on_retry=retrying)
+
+
 def task_lock_key(ti: Any) -> str:
     """Names one task instance (all its attempts) for the ledger's task lock."""
     return f"openfn-task:{ti.dag_id}:{ti.run_id}:{ti.task_id}:{getattr(ti, 'map_index', -1)}"
@@ -84,7 +106,7 @@ def mark_unfinished_runs(context: Any) -> None:
     the operator itself could not record anything.
     """
     ti = context["ti"]
-    with connect() as conn:
+    with connect_to_ledger(log) as conn:
         runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
         conn.commit()
 
@@ -128,19 +150,24 @@ class OpenFnJobOperator(BaseOperator):
         ti = context["ti"]
         failures: list[str] = []
         ledger_ids: list[int] = []
-        with connect() as conn:
+        conn = connect_to_ledger(self.log)
+        try:
             self._hold_task_lock(conn, ti)
             inputs = self._plan(conn, context, ti)
             conn.commit()
             configuration = self._configuration(inputs)
             for run_input in inputs:
                 run_id, result = self._perform(conn, context, ti, run_input, configuration)
+                if result.exit_code == ExitCode.NOT_SAVED and conn.closed:
+                    conn = connect_to_ledger(self.log)  # the database came back: go on
                 ledger_ids.append(run_id)
                 if result.exit_code != ExitCode.SUCCESS:
                     failures.append(f"run {run_id}: exit {result.exit_code} ({result.error})")
             # The lock goes with the connection too; released first, a waiting attempt starts now.
             runs.release_task_lock(conn, task_lock_key(ti))
             conn.commit()
+        finally:
+            conn.close()
         if failures:
             raise AirflowFailException(
                 f"{len(failures)} of {len(ledger_ids)} OpenFn run(s) failed: "
@@ -263,7 +290,11 @@ class OpenFnJobOperator(BaseOperator):
         return run_id, result
 
     def _record(self, conn, run_id: int, result: RunResult) -> None:
-        """Save the run's outcome; when that fails, save exit code 4 without the final state."""
+        """Save the run's outcome; when that fails, save exit code 4 without the final state.
+
+        When the database went away, the outcome is saved (exit 4) once it is back, on a new
+        connection, and ``conn`` is left closed for the caller to replace.
+        """
         try:
             runs.finish_run(
                 conn,
@@ -276,20 +307,26 @@ class OpenFnJobOperator(BaseOperator):
             conn.commit()
             return
         except StoreError as exc:
-            conn.rollback()
+            lost = isinstance(exc, DatabaseUnavailable)
+            if lost:
+                conn.close()
+            else:
+                conn.rollback()
             problem = f"the run finished ({result.status}) but its record could not be saved: {exc}"
         self.log.error("OpenFn run %s: %s", run_id, problem)
         result.exit_code, result.status, result.error = ExitCode.NOT_SAVED, "crashed", problem
         result.final_state = None
-        runs.finish_run(
-            conn,
-            run_id,
-            status="crashed",
-            exit_code=4,
-            log=f"{result.log}\n{problem}\n",
-            final_state=None,
-        )
-        conn.commit()
+        with contextlib.ExitStack() as stack:
+            target = stack.enter_context(connect_to_ledger(self.log)) if lost else conn
+            runs.finish_run(
+                target,
+                run_id,
+                status="crashed",
+                exit_code=4,
+                log=f"{result.log}\n{problem}\n",
+                final_state=None,
+            )
+            target.commit()
 
 
 class EmitRunEventsOperator(BaseOperator):
@@ -310,7 +347,7 @@ class EmitRunEventsOperator(BaseOperator):
 
     def execute(self, context: Any) -> list[int]:
         ti = context["ti"]
-        with connect() as conn:
+        with connect_to_ledger(self.log) as conn:
             if self.outcome == "failure":
                 runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
             latest = runs.latest_attempts(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -68,6 +69,31 @@ def connect(url: str | None = None) -> psycopg.Connection[DictRow]:
     """
     with wrap_exceptions():
         return psycopg.connect(connection_conninfo(url), row_factory=dict_row, autocommit=False)
+
+
+def connect_patiently(
+    url: str | None = None,
+    *,
+    wait: float,
+    on_retry: Callable[[DatabaseUnavailable, float], None] | None = None,
+) -> psycopg.Connection[DictRow]:
+    """``connect()``, trying again for up to ``wait`` seconds while the database is unavailable
+    (restarting, failing over); then the last ``DatabaseUnavailable``. ``on_retry(error, delay)``
+    is told before each pause."""
+    deadline = time.monotonic() + wait
+    delay = 0.5
+    while True:
+        try:
+            return connect(url)
+        except DatabaseUnavailable as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            pause = min(delay, left)
+            if on_retry is not None:
+                on_retry(exc, pause)
+            time.sleep(pause)
+            delay = min(delay * 2, 5.0)
 
 
 def connection_conninfo(

@@ -351,12 +351,19 @@ def every_message_ran_once(
     success, reported crashed (exit 5, "lost") and repeated, never left running.
     """
 
-    def done() -> dict[int, list[str]] | None:
-        found = runs_of(db, ids)
-        finished = all(found.get(i) and found[i][-1] not in ("pending", "running") for i in ids)
-        return found if finished else None
+    last: dict[int, list[str]] = {}
 
-    found = wait_for(done, 240, f"runs of {len(ids)} messages", cluster)
+    def done() -> dict[int, list[str]] | None:
+        last.clear()
+        last.update(runs_of(db, ids))
+        finished = all(last.get(i) and last[i][-1] not in ("pending", "running") for i in ids)
+        return dict(last) if finished else None
+
+    try:
+        found = wait_for(done, 240, f"runs of {len(ids)} messages", cluster)
+    except AssertionError as exc:
+        waiting = {i: last.get(i, []) for i in ids if not last.get(i) or last[i][-1] == "running"}
+        raise AssertionError(f"{exc}; messages not done (their runs): {waiting}") from None
     time.sleep(3)  # a duplicate event would have started a second run by now
     assert runs_of(db, ids) == found
     earlier = ["crashed"] if lost_allowed else []

@@ -8,7 +8,12 @@ import psycopg
 import pytest
 
 from openfn_airflow.store import schema
-from openfn_airflow.store.database import connect, database_url, wrap_exceptions
+from openfn_airflow.store.database import (
+    connect,
+    connect_patiently,
+    database_url,
+    wrap_exceptions,
+)
 from openfn_airflow.store.errors import DatabaseUnavailable, StoreError
 
 pytestmark = pytest.mark.integration
@@ -64,6 +69,19 @@ def test_mysql_in_openfn_database_url_is_refused_naming_that_option(monkeypatch)
 def test_refused_connection_is_database_unavailable():
     with pytest.raises(DatabaseUnavailable, match="the database is unavailable"):
         connect(_refusing_url())
+
+
+def test_a_patient_connection_tries_again_until_its_wait_is_over(db_url):
+    pauses: list[float] = []
+    with pytest.raises(DatabaseUnavailable):
+        connect_patiently(
+            _refusing_url(), wait=1.0, on_retry=lambda error, pause: pauses.append(pause)
+        )
+    assert len(pauses) >= 2 and sum(pauses) == pytest.approx(1.0, abs=0.1)
+
+    with connect_patiently(db_url, wait=1.0, on_retry=lambda *_: pauses.clear()) as conn:
+        assert conn.execute("SELECT 1 AS one").fetchone()["one"] == 1
+    assert pauses  # a reachable database is not waited for
 
 
 def test_migrate_on_a_refused_connection_is_database_unavailable():
