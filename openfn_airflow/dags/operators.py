@@ -106,8 +106,15 @@ def mark_unfinished_runs(context: Any) -> None:
     the operator itself could not record anything.
     """
     ti = context["ti"]
+    key = task_lock_key(ti)
     with connect_to_ledger(log) as conn:
+        if not runs.try_task_lock(conn, key):
+            # Airflow gave up on a task process that still runs (it lost its heartbeat with
+            # its worker or scheduler): that process records its runs itself.
+            log.warning("The task's process still runs its jobs: its runs are left to it")
+            return
         runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
+        runs.release_task_lock(conn, key)
         conn.commit()
 
 

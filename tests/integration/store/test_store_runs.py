@@ -177,3 +177,27 @@ def test_a_later_attempt_waits_for_the_task_lock_an_earlier_process_holds(conn, 
         runs.release_task_lock(conn, key)
         assert taken.wait(10)
         waiter.join()
+
+
+def test_the_failure_callback_leaves_runs_to_a_task_process_that_still_runs(conn, db_url):
+    """Airflow may give up on a task whose process still runs (lost heartbeat): its runs stay
+    running until it records them; once it is gone, the callback reports them lost."""
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from openfn_airflow.dags.operators import mark_unfinished_runs, task_lock_key
+
+    ti = SimpleNamespace(dag_id="openfn__demo__echo", run_id="run-7", task_id="run", map_index=-1)
+    run = make_run(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id, task_id="run", try_number=1)
+    conn.commit()
+    assert run["status"] == "running"
+    with psycopg.connect(db_url, row_factory=dict_row) as process:  # the task process
+        assert runs.try_task_lock(process, task_lock_key(ti))
+        process.commit()
+        mark_unfinished_runs({"ti": ti})
+        assert runs.get_run(conn, run["id"])["status"] == "running"
+    mark_unfinished_runs({"ti": ti})  # the process is gone, and its lock with it
+    conn.rollback()
+    lost = runs.get_run(conn, run["id"])
+    assert (lost["status"], lost["exit_code"]) == ("crashed", 5)
