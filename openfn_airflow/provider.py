@@ -64,7 +64,7 @@ def get_provider_info() -> dict[str, Any]:
                     "database_wait": _option(
                         "Seconds a job task waits for the ledger's database to come back (a\n"
                         "restart, a failover) before it fails; a run that finished meanwhile is\n"
-                        "saved once it is back.\n",
+                        "saved, with its outcome and final state, once it is back.\n",
                         "float",
                         "120",
                         "300",

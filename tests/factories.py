@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -54,3 +55,16 @@ def make_run(conn: psycopg.Connection, **overrides: Any) -> dict[str, Any]:
     row = runs.get_run(conn, run_id)
     assert row is not None
     return row
+
+
+def serialize_dags(folder: Path, dag_file: str) -> dict[str, Any]:
+    """Parse ``folder/dag_file`` and write its DAGs to Airflow's tables, as the dag-processor
+    does (``dag.test()`` runs the serialized DAG); return the parsed DAGs by id."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(folder / dag_file), bundle_path=folder)
+    assert bag.dags and not bag.import_errors, bag.import_errors
+    sync_bag_to_db(bag, "dags-folder", None)
+    return bag.dags

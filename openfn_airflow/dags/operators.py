@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -164,9 +163,7 @@ class OpenFnJobOperator(BaseOperator):
             conn.commit()
             configuration = self._configuration(inputs)
             for run_input in inputs:
-                run_id, result = self._perform(conn, context, ti, run_input, configuration)
-                if result.exit_code == ExitCode.NOT_SAVED and conn.closed:
-                    conn = connect_to_ledger(self.log)  # the database came back: go on
+                run_id, result, conn = self._perform(conn, context, ti, run_input, configuration)
                 ledger_ids.append(run_id)
                 if result.exit_code != ExitCode.SUCCESS:
                     failures.append(f"run {run_id}: exit {result.exit_code} ({result.error})")
@@ -244,7 +241,8 @@ class OpenFnJobOperator(BaseOperator):
 
     def _perform(
         self, conn, context: Any, ti: Any, run_input: RunInput, configuration: dict[str, Any] | None
-    ) -> tuple[int, RunResult]:
+    ) -> tuple[int, RunResult, Any]:
+        """Run one input; return its ledger id, its result and the connection to go on with."""
         if run_input.ledger_id is not None:  # claimed: already committed as running
             run_id = run_input.ledger_id
             runs.set_initial_state(conn, run_id, run_input.initial_state)
@@ -290,50 +288,56 @@ class OpenFnJobOperator(BaseOperator):
                 test_mode=self.test_mode,
                 echo=self.log.info,
             )
-        self._record(conn, run_id, result)
+        conn = self._record(conn, run_id, result)
         self.log.info(
             "OpenFn run %s finished: %s (exit %s)", run_id, result.status, int(result.exit_code)
         )
-        return run_id, result
+        return run_id, result, conn
 
-    def _record(self, conn, run_id: int, result: RunResult) -> None:
-        """Save the run's outcome; when that fails, save exit code 4 without the final state.
+    def _record(self, conn, run_id: int, result: RunResult) -> Any:
+        """Save the run's outcome and return the connection to go on with.
 
-        When the database went away, the outcome is saved (exit 4) once it is back, on a new
-        connection, and ``conn`` is left closed for the caller to replace.
+        When the database went away, the outcome is saved on a new connection once it is back
+        (``database_wait``); when saving fails otherwise, exit code 4 without the final state.
         """
         try:
-            runs.finish_run(
-                conn,
+            self._save(conn, run_id, result)
+            return conn
+        except DatabaseUnavailable:
+            conn.close()
+            self.log.warning(
+                "OpenFn run %s finished (%s) while the database was away: saving it once it is back",
                 run_id,
-                status=result.status,
-                exit_code=int(result.exit_code),
-                log=result.log,
-                final_state=result.final_state,
+                result.status,
             )
-            conn.commit()
-            return
+            conn = connect_to_ledger(self.log)
+            try:
+                self._save(conn, run_id, result)
+                return conn
+            except StoreError as exc:
+                error: StoreError = exc
         except StoreError as exc:
-            lost = isinstance(exc, DatabaseUnavailable)
-            if lost:
-                conn.close()
-            else:
-                conn.rollback()
-            problem = f"the run finished ({result.status}) but its record could not be saved: {exc}"
+            error = exc
+        conn.rollback()
+        problem = f"the run finished ({result.status}) but its record could not be saved: {error}"
         self.log.error("OpenFn run %s: %s", run_id, problem)
         result.exit_code, result.status, result.error = ExitCode.NOT_SAVED, "crashed", problem
         result.final_state = None
-        with contextlib.ExitStack() as stack:
-            target = stack.enter_context(connect_to_ledger(self.log)) if lost else conn
-            runs.finish_run(
-                target,
-                run_id,
-                status="crashed",
-                exit_code=4,
-                log=f"{result.log}\n{problem}\n",
-                final_state=None,
-            )
-            target.commit()
+        result.log = f"{result.log}\n{problem}\n"
+        self._save(conn, run_id, result)
+        return conn
+
+    @staticmethod
+    def _save(conn, run_id: int, result: RunResult) -> None:
+        runs.finish_run(
+            conn,
+            run_id,
+            status=result.status,
+            exit_code=int(result.exit_code),
+            log=result.log,
+            final_state=result.final_state,
+        )
+        conn.commit()
 
 
 class EmitRunEventsOperator(BaseOperator):

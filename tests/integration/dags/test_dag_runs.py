@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from factories import make_message
+from factories import make_message, serialize_dags
 
 from openfn_airflow.store import runs
 
 pytestmark = pytest.mark.integration
 
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +124,48 @@ def test_cron_cursor_is_carried_to_the_next_run(core_dags, conn, clean_db):
     assert first["final_state"]["count"] == 1
     assert second["initial_state"]["count"] == 1
     assert second["final_state"]["count"] == 2
+
+
+CUT_OFF_PROJECT = """
+project: cutoff
+jobs:
+  cut:
+    file: jobs/cut.py
+"""
+# The job ends the task's own database session (the one holding the task lock), as a database
+# restart or failover would, just before the run's outcome is saved.
+CUT_OFF_JOB = """
+import os
+
+import psycopg
+
+from openfn_airflow.runtime import fn
+
+
+def cut(state):
+    url = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("+psycopg2", "")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+    return {**state, "cut": True}
+
+
+operations = [fn(cut)]
+"""
+
+
+def test_a_run_that_finishes_while_the_database_is_away_is_saved_once_it_is_back(
+    tmp_path, conn, clean_db
+):
+    shutil.copy2(REPO / "dags" / "openfn_jobs.py", tmp_path)
+    (tmp_path / "cutoff" / "jobs").mkdir(parents=True)
+    (tmp_path / "cutoff" / "project.yaml").write_text(CUT_OFF_PROJECT)
+    (tmp_path / "cutoff" / "jobs" / "cut.py").write_text(CUT_OFF_JOB)
+    serialize_dags(tmp_path, "openfn_jobs.py")["openfn__cutoff__cut"].test()
+
+    [row] = ledger(conn, "cut")
+    assert (row["status"], row["exit_code"]) == ("success", 0)
+    assert row["final_state"]["cut"] is True

@@ -12,7 +12,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronTriggerTimetable
 from airflow_rows import AirflowRows
-from factories import make_message, make_run
+from factories import make_message, make_run, serialize_dags
 
 from openfn_airflow.maintenance.dag import MAINTENANCE_DAG_ID, build_maintenance_dag, load_projects
 from openfn_airflow.store import runs
@@ -114,17 +114,6 @@ def backdate(conn, table: str, row_id: int, days: float) -> None:
     )
 
 
-def serialize(folder: Path) -> None:
-    """Parse the folder's maintenance DAG file and write it to Airflow's tables."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(folder / "openfn_maintenance.py"), bundle_path=folder)
-    assert list(bag.dags) == [MAINTENANCE_DAG_ID], bag.import_errors
-    sync_bag_to_db(bag, "dags-folder", None)
-
-
 def test_one_run_of_the_dag_deletes_what_is_past_every_period(
     tmp_path, conn, clean_db, rows, monkeypatch
 ):
@@ -154,7 +143,7 @@ def test_one_run_of_the_dag_deletes_what_is_past_every_period(
     rows.key_log(consumed, kept_event, asset, dag_id, dt.timedelta(days=60))
     rows.consumed(kept_run, kept_event)
 
-    serialize(folder)  # dag.test() runs the DAG Airflow's tables hold, as the dag-processor left it
+    serialize_dags(folder, "openfn_maintenance.py")  # dag.test() runs the serialized DAG
     dag_run = dag.test()
 
     assert str(getattr(dag_run.state, "value", dag_run.state)) == "success"
