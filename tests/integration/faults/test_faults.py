@@ -235,18 +235,50 @@ def db(private_pg: PrivatePostgres) -> Database:
     return Database(private_pg.db_url)
 
 
-def restart_dead(cluster: Cluster) -> list[str]:
-    """Start again every component that exited (what a process supervisor does)."""
-    commands = {
-        "api-server": ["api-server", "--port", str(cluster.port)],
-        "scheduler": ["scheduler"],
-        "dag-processor": ["dag-processor"],
-    }
-    dead = [name for name, proc in cluster.processes.items() if proc.poll() is not None]
-    for name in dead:
-        cluster.processes.pop(name)
-        cluster._spawn(name, *commands[name])
-    return dead
+class Supervisor:
+    """Start again every component that exited, as systemd or a restart policy would.
+
+    A component that loses its database exits some time after the outage, sometimes after the
+    database is back: ``restart_dead`` is called on every poll of a wait, not once.
+    """
+
+    COMMANDS = {"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.restarted: list[str] = []
+
+    def restart_dead(self) -> list[str]:
+        commands = {**self.COMMANDS, "api-server": ["api-server", "--port", str(self.cluster.port)]}
+        dead = [name for name, proc in self.cluster.processes.items() if proc.poll() is not None]
+        for name in dead:
+            self.cluster.processes.pop(name)
+            self.cluster._spawn(name, *commands[name])
+        self.restarted.extend(dead)
+        return dead
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Wait until the api-server answers, restarting what exits meanwhile."""
+
+        def healthy() -> bool:
+            self.restart_dead()
+            try:
+                url = f"{self.cluster.url}/api/v2/monitor/health"
+                return httpx.get(url, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout, "the api-server to answer again")
+        # The first /execution/ request builds its routers for seconds: take it now.
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"{self.cluster.url}/execution/health", timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def _everything_running(cluster: Cluster) -> None:
+    """Each test starts with every component up, whatever the one before left dead."""
+    if Supervisor(cluster).restart_dead():
+        cluster.wait_healthy(180)
 
 
 def stop(cluster: Cluster, name: str, sig: int = signal.SIGTERM) -> None:
@@ -343,24 +375,32 @@ def running(db: Database, tag: str) -> int:
 
 
 def every_message_ran_once(
-    cluster: Cluster, db: Database, ids: list[int], lost_allowed: bool = False
+    cluster: Cluster,
+    db: Database,
+    ids: list[int],
+    lost_allowed: bool = False,
+    supervisor: Supervisor | None = None,
 ) -> dict[int, list[str]]:
     """Wait until each message's runs ended: one success each, never two.
 
     With ``lost_allowed``, a run whose process died with a killed component may come before the
-    success, reported crashed (exit 5, "lost") and repeated, never left running.
+    success, reported crashed (exit 5, "lost") and repeated, never left running. With a
+    ``supervisor``, components that exit meanwhile are started again instead of failing the wait.
     """
 
     last: dict[int, list[str]] = {}
 
     def done() -> dict[int, list[str]] | None:
+        if supervisor is not None:
+            supervisor.restart_dead()
         last.clear()
         last.update(runs_of(db, ids))
         finished = all(last.get(i) and last[i][-1] not in ("pending", "running") for i in ids)
         return dict(last) if finished else None
 
     try:
-        found = wait_for(done, 240, f"runs of {len(ids)} messages", cluster)
+        watched = None if supervisor is not None else cluster
+        found = wait_for(done, 240, f"runs of {len(ids)} messages", watched)
     except AssertionError as exc:
         waiting = {i: last.get(i, []) for i in ids if not last.get(i) or last[i][-1] == "running"}
         raise AssertionError(f"{exc}; messages not done (their runs): {waiting}") from None
@@ -397,14 +437,15 @@ def test_postgres_down_mid_burst_loses_nothing_acknowledged(cluster, private_pg,
     assert all(answer.headers.get("retry-after") for answer in burst.unavailable)
     assert all("database" in answer.text.lower() for answer in burst.unavailable)
 
-    restarted = restart_dead(cluster)
-    cluster.wait_healthy(180)
+    supervisor = Supervisor(cluster)
+    supervisor.wait_healthy(180)
     found = stored(db, tag)
     # Every acknowledged message is there, each with its one delivery; nothing half-written.
     assert set(burst.accepted) <= set(found)
     assert set(found.values()) == {1}
     assert len(found) <= len(burst.accepted) + burst.cut
-    every_message_ran_once(cluster, db, sorted(found))
+    every_message_ran_once(cluster, db, sorted(found), supervisor=supervisor)
+    restarted = sorted(set(supervisor.restarted))
     print(
         f"{len(burst.accepted)} accepted, {len(burst.unavailable)} answered 503, "
         f"{burst.cut} cut; restarted after the outage: {restarted or 'nothing'}"
