@@ -113,8 +113,7 @@ def mark_unfinished_runs(context: Any) -> None:
             log.warning("The task's process still runs its jobs: its runs are left to it")
             return
         runs.mark_unfinished_runs(conn, dag_id=ti.dag_id, dag_run_id=ti.run_id)
-        runs.release_task_lock(conn, key)
-        conn.commit()
+        conn.commit()  # closing the connection releases the lock
 
 
 class OpenFnJobOperator(BaseOperator):
@@ -167,11 +166,8 @@ class OpenFnJobOperator(BaseOperator):
                 ledger_ids.append(run_id)
                 if result.exit_code != ExitCode.SUCCESS:
                     failures.append(f"run {run_id}: exit {result.exit_code} ({result.error})")
-            # The lock goes with the connection too; released first, a waiting attempt starts now.
-            runs.release_task_lock(conn, task_lock_key(ti))
-            conn.commit()
         finally:
-            conn.close()
+            conn.close()  # and the task lock with it: a waiting attempt starts now
         if failures:
             raise AirflowFailException(
                 f"{len(failures)} of {len(ledger_ids)} OpenFn run(s) failed: "
@@ -190,7 +186,6 @@ class OpenFnJobOperator(BaseOperator):
         if not runs.try_task_lock(conn, key):
             self.log.warning("An earlier attempt of this task still runs: waiting until it ends")
             runs.wait_task_lock(conn, key)
-        conn.commit()
 
     def _plan(self, conn, context: Any, ti: Any) -> list[RunInput]:
         """Decide the runs of this attempt: repeats of a cleared task, claimed or new runs."""

@@ -142,7 +142,8 @@ def latest_attempts(
 
 
 def try_task_lock(conn: psycopg.Connection[Any], key: str) -> bool:
-    """Take the lock of task instance ``key`` for this session; False when another holds it."""
+    """Take the lock of task instance ``key`` for this session (it ends with the session);
+    False when another holds it."""
     row = fetch_one(conn, "try_task_lock", key=key)
     return bool(row and row["locked"])
 
@@ -150,10 +151,6 @@ def try_task_lock(conn: psycopg.Connection[Any], key: str) -> bool:
 def wait_task_lock(conn: psycopg.Connection[Any], key: str) -> None:
     """Take the lock of task instance ``key`` for this session, waiting for whoever holds it."""
     fetch_one(conn, "wait_task_lock", key=key)
-
-
-def release_task_lock(conn: psycopg.Connection[Any], key: str) -> None:
-    fetch_one(conn, "release_task_lock", key=key)
 
 
 def previous_try_state(

@@ -72,16 +72,14 @@ WHERE dag_id = %(dag_id)s AND dag_run_id = %(dag_run_id)s
 ORDER BY id;
 
 -- try_task_lock --
--- The lock a job task's process holds (session level) for as long as it runs its jobs: a later
--- attempt of the same task instance waits until an earlier attempt's process is gone (a scheduler
--- or worker that died leaves its task processes running, and Airflow starts the task again).
+-- The lock a job task's process holds (session level, released when its connection closes) for
+-- as long as it runs its jobs: a later attempt of the same task instance waits until an earlier
+-- attempt's process is gone (a scheduler or worker that died leaves its task processes running,
+-- and Airflow starts the task again).
 SELECT pg_try_advisory_lock(hashtextextended(%(key)s, 0)) AS locked;
 
 -- wait_task_lock --
 SELECT pg_advisory_lock(hashtextextended(%(key)s, 0));
-
--- release_task_lock --
-SELECT pg_advisory_unlock(hashtextextended(%(key)s, 0));
 
 -- previous_try_state --
 -- How Airflow recorded an earlier attempt of a task instance (Airflow's own table: the ledger lives

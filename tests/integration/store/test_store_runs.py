@@ -160,8 +160,9 @@ def test_a_later_attempt_waits_for_the_task_lock_an_earlier_process_holds(conn, 
     import psycopg
 
     key = "openfn-task:openfn__demo__register:run-1:run:-1"
-    assert runs.try_task_lock(conn, key)
-    conn.commit()  # the lock is the session's: it outlives the transaction
+    process = psycopg.connect(db_url, row_factory=dict_row)  # the earlier attempt's
+    assert runs.try_task_lock(process, key)
+    process.commit()  # the lock is the session's: it outlives the transaction
     with psycopg.connect(db_url, row_factory=dict_row) as other:
         assert not runs.try_task_lock(other, key)
         assert runs.try_task_lock(other, "openfn-task:openfn__demo__register:run-2:run:-1")
@@ -174,7 +175,7 @@ def test_a_later_attempt_waits_for_the_task_lock_an_earlier_process_holds(conn, 
         waiter = threading.Thread(target=wait)
         waiter.start()
         assert not taken.wait(0.5)
-        runs.release_task_lock(conn, key)
+        process.close()  # the process ends, and its session with it
         assert taken.wait(10)
         waiter.join()
 

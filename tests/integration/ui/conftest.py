@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import serialize_dags
 
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = "admin:admin,editor:user,viewer:viewer"
 os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))
@@ -71,11 +72,5 @@ def registry(conn: Any, clean_db: None) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def core_dags(_session_database: None) -> None:
     """The test projects' DAGs parsed and written to Airflow's tables, as the dag-processor does."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
     dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])  # set by the integration conftest
-    bag = DagBag(dag_folder=str(dags_folder / "openfn_jobs.py"), bundle_path=dags_folder)
-    assert not bag.import_errors, bag.import_errors
-    sync_bag_to_db(bag, "dags-folder", None)
+    serialize_dags(dags_folder, "openfn_jobs.py")

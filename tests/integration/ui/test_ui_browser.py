@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from cluster import fresh_start
+from factories import serialize_dags
 from playwright.sync_api import Error as PlaywrightError
 from seed import seed
 from server import ApiServer
@@ -41,17 +42,11 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def seeded(db_url: str) -> Iterator[dict[str, int]]:
     """The test projects registered, a history seeded, the core job DAGs in Airflow's tables."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
     from openfn_airflow.inbox.registry import sync_projects
     from openfn_airflow.store.database import connect
 
     fresh_start(db_url)
-    dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(dags_folder / "openfn_jobs.py"), bundle_path=dags_folder)
-    sync_bag_to_db(bag, "dags-folder", None)
+    serialize_dags(Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]), "openfn_jobs.py")
     conn = connect(db_url)
     try:
         sync_projects(conn, Path(__file__).resolve().parents[1] / "projects")
