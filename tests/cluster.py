@@ -73,7 +73,12 @@ def fresh_start(db_url: str) -> None:
 
 
 def empty_openfn_tables(db_url: str) -> None:
-    """Empty the openfn_* tables (ids restart at 1)."""
+    """Empty the openfn_* tables (ids restart at 1), and forget the retry DAG runs naming them.
+
+    A retry's DAG run is named after the ledger run it retries (``openfn_retry__<id>__...``);
+    left behind, it would name the new run that gets the same id, which then counts as
+    already retried (a bulk retry of it selected nothing, in whichever test came later).
+    """
     import psycopg
     from psycopg import sql
 
@@ -85,6 +90,7 @@ def empty_openfn_tables(db_url: str) -> None:
                 sql.SQL(", ").join(sql.Identifier(name) for name in TABLES)
             )
         )
+        conn.execute("DELETE FROM dag_run WHERE run_id LIKE 'openfn\\_retry\\_\\_%'")
 
 
 def free_port() -> int:

@@ -81,12 +81,21 @@ def message_ids_of(extras: tuple[dict[str, Any], ...]) -> list[int]:
     return list(seen)
 
 
-def message_inputs(conn, ids: list[int], trigger: str) -> list[RunInput]:
+def message_inputs(
+    conn, ids: list[int], trigger: str, *, project: str | None = None
+) -> list[RunInput]:
+    """Inputs of runs on these messages; with ``project``, another project's message cannot start.
+
+    A message id reaches a job from a request (the Trigger DAG form, an asset event made through
+    Airflow's REST API): whoever may run a job of one project must not run it on, and so read,
+    another project's message.
+    """
     found = {m["id"]: m for m in messages.get_messages(conn, ids)}
     inputs = []
     for message_id in ids:
         message = found.get(message_id)
-        if message is None:
+        if message is None or (project is not None and message["project"] != project):
+            # The same words either way: whether another project's message exists is not told.
             inputs.append(
                 RunInput(trigger, None, problem=f"message {message_id} does not exist (deleted?)")
             )
@@ -95,9 +104,9 @@ def message_inputs(conn, ids: list[int], trigger: str) -> list[RunInput]:
     return inputs
 
 
-def _upstream_input(conn, upstream_id: int | None, kind: str) -> RunInput:
+def _upstream_input(conn, upstream_id: int | None, kind: str, project: str) -> RunInput:
     upstream = runs.get_run(conn, upstream_id) if upstream_id is not None else None
-    if upstream is None:
+    if upstream is None or upstream["project"] != project:
         return RunInput(kind, None, problem=f"upstream run {upstream_id} was not found")
     if kind == "success":
         state = dict(upstream.get("final_state") or {})
@@ -115,19 +124,21 @@ def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInp
         return [repeat_input(conn, int(retry_of), project=project, job=job)]
     message_id = params.get("message_id")
     if message_id not in (None, ""):
-        return message_inputs(conn, [int(message_id)], "manual")
+        return message_inputs(conn, [int(message_id)], "manual", project=project)
     state = params.get("state")
     if isinstance(state, dict) and state:
         return [RunInput("manual", dict(state))]
 
     if trigger.kind == "message" and trigger.event_extras:
-        return message_inputs(conn, message_ids_of(trigger.event_extras), "message")
+        return message_inputs(
+            conn, message_ids_of(trigger.event_extras), "message", project=project
+        )
     if trigger.kind in ("success", "failure") and trigger.run_type != "manual":
         upstream_id = parse_run_key(trigger.partition_key)
         if upstream_id is None:
             for extra in trigger.event_extras:
                 upstream_id = parse_run_key(str(extra.get("run_key", ""))) or upstream_id
-        return [_upstream_input(conn, upstream_id, trigger.kind)]
+        return [_upstream_input(conn, upstream_id, trigger.kind, project)]
     if trigger.kind == "cron":
         cursor = runs.get_cursor_state(conn, project, job) or {}
         kind = "cron" if trigger.run_type == "scheduled" else "manual"

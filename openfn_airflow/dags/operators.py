@@ -221,7 +221,8 @@ class OpenFnJobOperator(BaseOperator):
             bundle_version=bundle_version(context),
         )
         inputs = claimed_inputs(conn, claimed)
-        return inputs + message_inputs(conn, unqueued_message_ids(trigger.event_extras), "message")
+        unqueued = unqueued_message_ids(trigger.event_extras)
+        return inputs + message_inputs(conn, unqueued, "message", project=self.project)
 
     def _configuration(self, inputs: list[RunInput]) -> dict[str, Any] | None:
         if not self.credential:

@@ -1,22 +1,24 @@
 """Who may call the JSON API: Airflow's authentication and auth manager, and no cross-site calls.
 
-Every route under ``/openfn/api/`` depends on ``require_read``; state-changing routes add
-``require_run`` (they start runs) or ``require_edit`` (they change stored data), which also refuse
-cross-site requests. Authentication is Airflow's: a Bearer JWT or the UI's ``_token`` cookie
-(missing: 401, invalid: 403). Authorisation asks the configured auth manager about DAG access,
-so the SimpleAuthManager's roles, FAB permissions or Keycloak policies apply as they do to
-Airflow's own DAG pages: viewers read; users (and up) reprocess, retry and edit.
+Every route under ``/openfn/api/`` depends on ``require_read`` (the caller's ``Permissions``);
+state-changing routes add ``require_change``, which refuses cross-site requests, and check the
+DAGs of what they touch through ``Permissions``. Authentication is Airflow's: a Bearer JWT or the
+UI's ``_token`` cookie (missing: 401, invalid: 403). Authorisation asks the configured auth
+manager about those DAGs, so the SimpleAuthManager's roles, FAB permissions (per DAG too) or
+Keycloak policies apply as they do to Airflow's own DAG pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-from airflow.api_fastapi.core_api.security import requires_access_dag
 from fastapi import Depends, HTTPException, Request, status
+
+from openfn_airflow.plugin.permissions import (
+    get_permissions,
+    refuse_who_may_edit_nothing,
+    refuse_who_may_run_nothing,
+)
 
 # What a browser says of a request made by a page of this very site, or typed by the user.
 _SAME_SITE = ("same-origin", "none")
@@ -53,34 +55,12 @@ def _is_own_origin(origin: str, request: Request) -> bool:
     return bool(base.netloc) and (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
 
 
-require_read = Depends(requires_access_dag("GET"))
-require_run = [
-    Depends(refuse_cross_site),
-    Depends(requires_access_dag("POST", DagAccessEntity.RUN)),
-]
-require_edit = [Depends(refuse_cross_site), Depends(requires_access_dag("PUT"))]
-
-
-def forbidden_dag_runs(user: BaseUser, dag_ids: Iterable[str]) -> list[str]:
-    """Return the DAGs of ``dag_ids`` the user may NOT start runs of (empty: all allowed)."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.models.dag import DagModel
-
-    manager = get_auth_manager()
-    return [
-        dag_id
-        for dag_id in sorted(set(dag_ids))
-        if not manager.is_authorized_dag(
-            method="POST",
-            access_entity=DagAccessEntity.RUN,
-            details=DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id)),
-            user=user,
-        )
-    ]
-
-
-def may_edit(user: BaseUser) -> bool:
-    """Whether the user may change DAGs in general (what edit access to a project means here)."""
-    from airflow.api_fastapi.app import get_auth_manager
-
-    return get_auth_manager().is_authorized_dag(method="PUT", user=user)
+# Every route under /openfn/api/ and /openfn/ui/: an authenticated user who may read some DAG.
+# What each route shows or changes is decided from the objects it touches (plugin/permissions.py).
+require_read = Depends(get_permissions)
+# State-changing routes add one of these; each then asks Permissions about the DAGs its action
+# concerns (require_run, require_manage), never about a DAG named by the request. The first
+# check only turns away early (403, before the body is validated) a user who may start, or
+# change, nothing at all.
+require_run = [Depends(refuse_cross_site), Depends(refuse_who_may_run_nothing)]
+require_edit = [Depends(refuse_cross_site), Depends(refuse_who_may_edit_nothing)]

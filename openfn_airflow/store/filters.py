@@ -23,6 +23,16 @@ COUNT_CAP = 10_000
 COUNT_BUDGET_MS = 100
 
 
+def visibility_params(
+    projects: tuple[str, ...] | None, jobs: tuple[str, ...] | None
+) -> dict[str, list[str] | None]:
+    """The ``visible_projects`` / ``visible_jobs`` parameters of the searches (None: all)."""
+    return {
+        "visible_projects": None if projects is None else list(projects),
+        "visible_jobs": None if jobs is None else list(jobs),
+    }
+
+
 def _jsonb(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
@@ -40,6 +50,10 @@ class MessageFilter:
     trigger: str | None = None  # name of a message-filter trigger of ``project``
     run_state: str | None = None  # success | failed | none: the latest run (of ``job``)
     job: str | None = None
+    # Who is asking may see only these projects' messages and these jobs' runs ("project/job");
+    # None: everything. Set from the auth manager (plugin/permissions.py), never from a request.
+    visible_projects: tuple[str, ...] | None = None
+    visible_jobs: tuple[str, ...] | None = None
 
     def params(self, criteria: Any = None, exclude: Any = None) -> dict[str, Any]:
         """The query parameters; ``criteria`` / ``exclude`` are the trigger's, looked up first."""
@@ -60,6 +74,7 @@ class MessageFilter:
             "job": self.job,
             "latest_statuses": statuses,
             "no_runs": self.run_state == "none",
+            **visibility_params(self.visible_projects, self.visible_jobs),
         }
 
 
@@ -76,6 +91,7 @@ class RunFilter:
     from_id: int | None = None
     to_id: int | None = None
     message_id: int | None = None
+    visible_jobs: tuple[str, ...] | None = None  # as MessageFilter's
 
     def params(self) -> dict[str, Any]:
         return {
@@ -88,4 +104,5 @@ class RunFilter:
             "from_id": self.from_id,
             "to_id": self.to_id,
             "message_id": self.message_id,
+            **visibility_params(None, self.visible_jobs),
         }

@@ -122,7 +122,10 @@ def queue_reprocess(conn: psycopg.Connection, where: MessageFilter) -> list[dict
     """Match the filtered messages again and queue one dispatch per match, in received order.
 
     Only triggers that a job listens to (on, with autoprocess) are queued, as for a message that
-    just arrived. Returns the queued ``message_id`` / ``trigger`` pairs.
+    just arrived. Returns the queued ``message_id`` / ``project`` / ``trigger`` rows.
     """
     rows = fetch_all(conn, "queue_reprocess_matches", **_params(conn, where))
-    return [{"message_id": row["message_id"], "trigger": row["trigger"]} for row in rows]
+    return [
+        {"message_id": row["message_id"], "project": row["project"], "trigger": row["trigger"]}
+        for row in rows
+    ]

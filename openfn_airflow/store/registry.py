@@ -74,3 +74,24 @@ def list_triggers(conn: psycopg.Connection[Any], project: str) -> list[dict[str,
 def list_jobs(conn: psycopg.Connection[Any], project: str) -> list[dict[str, Any]]:
     """Return the project's jobs by name."""
     return fetch_all(conn, "list_jobs", project=project)
+
+
+def list_all_jobs(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Return every job of every project (``project``, ``name``, ``dag_id``, ``trigger``)."""
+    return fetch_all(conn, "list_all_jobs")
+
+
+def listening_dags(conn: psycopg.Connection[Any], targets: Sequence[tuple[str, str]]) -> list[str]:
+    """Return the DAGs that delivering to these (project, trigger) pairs would start."""
+    if not targets:
+        return []
+    pairs = [{"project": project, "trigger": trigger} for project, trigger in set(targets)]
+    return [row["dag_id"] for row in fetch_all(conn, "list_listening_dags", targets=Jsonb(pairs))]
+
+
+def body_trigger_dags(
+    conn: psycopg.Connection[Any], project: str, bodies: Sequence[Any]
+) -> list[str]:
+    """Return the DAGs of the project's jobs whose message-filter trigger matches a body."""
+    rows = fetch_all(conn, "list_body_trigger_dags", project=project, bodies=Jsonb(list(bodies)))
+    return [row["dag_id"] for row in rows]

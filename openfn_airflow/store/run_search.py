@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from openfn_airflow.store.exports import copy_csv
-from openfn_airflow.store.filters import COUNT_CAP, RunFilter
+from openfn_airflow.store.filters import COUNT_CAP, RunFilter, visibility_params
 from openfn_airflow.store.queries import fetch_all, fetch_one, fetch_one_within, query
 
 
@@ -60,10 +60,22 @@ def find_run_at(
 
 
 def find_neighbours(
-    conn: psycopg.Connection, run_id: int, project: str
+    conn: psycopg.Connection,
+    run_id: int,
+    project: str,
+    visible_jobs: tuple[str, ...] | None = None,
 ) -> tuple[int | None, int | None]:
-    """Return the ids of the next older and the next newer run of ``project``."""
-    row = fetch_one(conn, "find_run_neighbours", run_id=run_id, project=project)
+    """Return the ids of the next older and the next newer run of ``project``.
+
+    ``visible_jobs``: only runs of these jobs ("project/job"; None: of every job).
+    """
+    row = fetch_one(
+        conn,
+        "find_run_neighbours",
+        run_id=run_id,
+        project=project,
+        **visibility_params(None, visible_jobs),
+    )
     assert row is not None
     return row["older"], row["newer"]
 
@@ -87,7 +99,16 @@ def list_retries_of(conn: psycopg.Connection, run_id: int) -> list[int]:
 
 
 def list_message_runs(
-    conn: psycopg.Connection, message_id: int, limit: int = 500
+    conn: psycopg.Connection,
+    message_id: int,
+    limit: int = 500,
+    visible_jobs: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the runs of a message, newest first (summary columns)."""
-    return fetch_all(conn, "list_message_runs", message_id=message_id, limit=limit)
+    """Return the runs of a message, newest first (summary columns); of ``visible_jobs`` only."""
+    return fetch_all(
+        conn,
+        "list_message_runs",
+        message_id=message_id,
+        limit=limit,
+        **visibility_params(None, visible_jobs),
+    )

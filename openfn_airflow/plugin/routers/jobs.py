@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from openfn_airflow.plugin.deps import ConnDep
 from openfn_airflow.plugin.models.common import Filters, utcnow
+from openfn_airflow.plugin.permissions import PermissionsDep
 from openfn_airflow.store import projects, registry
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,11 @@ class JobList(BaseModel):
 
 
 @router.get("/jobs")
-def list_jobs(filters: Annotated[JobQuery, Query()], conn: ConnDep) -> JobList:
+def list_jobs(
+    filters: Annotated[JobQuery, Query()], conn: ConnDep, perms: PermissionsDep
+) -> JobList:
     """List the jobs of every project (or one), by project and name, with their trigger."""
-    names = [row["name"] for row in projects.list_projects(conn)]
+    names = [row["name"] for row in projects.list_projects(conn) if perms.sees_project(row["name"])]
     if filters.project is not None:
         names = [name for name in names if name == filters.project]
     needle = (filters.q or "").strip().lower()
@@ -119,7 +122,11 @@ def list_jobs(filters: Annotated[JobQuery, Query()], conn: ConnDep) -> JobList:
     now = utcnow()
     items: list[Job] = []
     for project in names:
-        rows = [row for row in registry.list_jobs(conn, project) if needle in row["name"].lower()]
+        rows = [
+            row
+            for row in registry.list_jobs(conn, project)
+            if needle in row["name"].lower() and perms.sees_run(project, row["name"])
+        ]
         if not rows:
             continue
         message_triggers = {row["name"]: row for row in registry.list_triggers(conn, project)}

@@ -31,8 +31,9 @@ from openfn_airflow.plugin.models.messages import (
     ReprocessResult,
 )
 from openfn_airflow.plugin.models.runs import RunSummary
-from openfn_airflow.plugin.security import require_edit, require_run
-from openfn_airflow.store import message_search, message_versions, messages, run_search
+from openfn_airflow.plugin.permissions import Permissions, PermissionsDep, not_found
+from openfn_airflow.plugin.security import require_run
+from openfn_airflow.store import message_search, message_versions, messages, registry, run_search
 from openfn_airflow.store.filters import COUNT_BUDGET_MS, MessageFilter
 from openfn_airflow.store.message_search import UnknownTrigger
 
@@ -57,10 +58,10 @@ def _bad_filter(exc: UnknownTrigger) -> HTTPException:
 
 @router.get("/messages")
 def list_messages(
-    filters: Annotated[MessageListQuery, Query()], conn: ConnDep
+    filters: Annotated[MessageListQuery, Query()], conn: ConnDep, perms: PermissionsDep
 ) -> Page[MessageSummary]:
     """List messages, newest first, a page at a time."""
-    where = filters.to_filter(utcnow())
+    where = perms.messages(filters.to_filter(utcnow()))
     try:
         rows = message_search.search_messages(
             conn, where, limit=filters.limit + 1, before_id=filters.before_id
@@ -81,10 +82,13 @@ def list_messages(
 
 
 @router.get("/messages.csv", response_class=StreamingResponse)
-def export_messages(filters: Annotated[MessageQuery, Query()]) -> StreamingResponse:
+def export_messages(
+    filters: Annotated[MessageQuery, Query()], perms: PermissionsDep
+) -> StreamingResponse:
     """Download the filtered messages as CSV."""
+    where = perms.messages(filters.to_filter(utcnow()))
     try:
-        return csv_download(message_search.export_messages, filters.to_filter(utcnow()), "messages")
+        return csv_download(message_search.export_messages, where, "messages")
     except UnknownTrigger as exc:
         raise _bad_filter(exc) from None
 
@@ -93,9 +97,11 @@ def export_messages(filters: Annotated[MessageQuery, Query()]) -> StreamingRespo
     "/messages/reprocess",
     dependencies=[*require_run, Depends(action_logging("openfn.reprocess_messages"))],
 )
-def reprocess_messages(request: ReprocessRequest, conn: ConnDep) -> ReprocessResult:
+def reprocess_messages(
+    request: ReprocessRequest, conn: ConnDep, perms: PermissionsDep
+) -> ReprocessResult:
     """Process the matching messages again, oldest first, as if they had just arrived."""
-    where = request.to_filter(utcnow())
+    where = perms.messages(request.to_filter(utcnow()))
     try:
         count = message_search.count_messages(conn, where, cap=MAX_REPROCESS)
         if count is None:
@@ -113,6 +119,7 @@ def reprocess_messages(request: ReprocessRequest, conn: ConnDep) -> ReprocessRes
                 messages_with_matches=would["messages"],
             )
         queued = message_search.queue_reprocess(conn, where)
+        _require_run_queued(conn, perms, queued)
     except UnknownTrigger as exc:
         raise _bad_filter(exc) from None
     conn.commit()
@@ -124,20 +131,39 @@ def reprocess_messages(request: ReprocessRequest, conn: ConnDep) -> ReprocessRes
     )
 
 
+def _require_run_queued(conn: ConnDep, perms: Permissions, queued: list[dict[str, Any]]) -> None:
+    """403 (the caller rolls the queued rows back) unless the user may run every DAG they start."""
+    targets = [(row["project"], row["trigger"]) for row in queued]
+    perms.require_run(registry.listening_dags(conn, targets))
+
+
+def _visible_message(conn: ConnDep, perms: Permissions, message_id: int) -> dict[str, Any]:
+    """The stored message, or 404 when there is none or the user may not see its project."""
+    message = messages.get_message(conn, message_id)
+    if message is None or not perms.sees_project(message["project"]):
+        raise not_found(f"Message {message_id} not found")
+    return message
+
+
 @router.get("/messages/{message_id}")
-def get_message(message_id: PathId, conn: ConnDep) -> MessageDetail:
+def get_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) -> MessageDetail:
     """Show one message with its runs, deliveries and earlier bodies."""
+    message = _visible_message(conn, perms, message_id)
     found = message_search.search_messages(
-        conn, MessageFilter(from_id=message_id, to_id=message_id), limit=1
+        conn, perms.messages(MessageFilter(from_id=message_id, to_id=message_id)), limit=1
     )
     if not found:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
-    message = messages.get_message(conn, message_id) or {}
+        raise not_found(f"Message {message_id} not found")
     return MessageDetail(
         **_summary(found[0]).model_dump(),
         query=message.get("query"),
         matches_now=message_search.listening_matches(conn, message_id),
-        runs=[RunSummary(**row) for row in run_search.list_message_runs(conn, message_id)],
+        runs=[
+            RunSummary(**row)
+            for row in run_search.list_message_runs(
+                conn, message_id, visible_jobs=perms.visible_jobs
+            )
+        ],
         dispatches=[Dispatch(**row) for row in message_search.list_dispatches(conn, message_id)],
         versions=[
             MessageVersion(**row) for row in message_versions.list_versions(conn, message_id)
@@ -145,11 +171,19 @@ def get_message(message_id: PathId, conn: ConnDep) -> MessageDetail:
     )
 
 
-@router.put("/messages/{message_id}", dependencies=require_edit)
-def edit_message(message_id: PathId, edit: MessageEdit, conn: ConnDep, user: UserDep) -> EditResult:
-    """Replace a message's body, keeping the previous one as a version."""
-    if messages.get_message(conn, message_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
+@router.put("/messages/{message_id}", dependencies=require_run)
+def edit_message(
+    message_id: PathId, edit: MessageEdit, conn: ConnDep, user: UserDep, perms: PermissionsDep
+) -> EditResult:
+    """Replace a message's body, keeping the previous one as a version.
+
+    Needs run access to every DAG the message (as it is, or as edited) can start; a message no
+    job's trigger matches, to every DAG of its project.
+    """
+    message = _visible_message(conn, perms, message_id)
+    project = message["project"]
+    dags = registry.body_trigger_dags(conn, project, [message["body"], edit.body])
+    perms.require_run(dags or perms.project_dags(project) or ["~"])
     version_id = message_versions.edit_body(conn, message_id, edit.body, changed_by=user.get_name())
     conn.commit()
     return EditResult(id=message_id, changed=version_id is not None, version_id=version_id)
@@ -159,12 +193,12 @@ def edit_message(message_id: PathId, edit: MessageEdit, conn: ConnDep, user: Use
     "/messages/{message_id}/process",
     dependencies=[*require_run, Depends(action_logging("openfn.process_message"))],
 )
-def process_message(message_id: PathId, conn: ConnDep) -> ProcessResult:
+def process_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) -> ProcessResult:
     """Run a message's matches now, as if it had just arrived."""
-    if messages.get_message(conn, message_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Message {message_id} not found")
+    _visible_message(conn, perms, message_id)
     queued = message_search.queue_reprocess(
         conn, MessageFilter(from_id=message_id, to_id=message_id)
     )
+    _require_run_queued(conn, perms, queued)
     conn.commit()
     return ProcessResult(message_id=message_id, matched=sorted({row["trigger"] for row in queued}))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from airflow.api_fastapi.logging.decorators import action_logging
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
-from openfn_airflow.plugin.deps import ConnDep, UserDep
+from openfn_airflow.plugin.deps import ConnDep
 from openfn_airflow.plugin.models.common import MAX_ID, utcnow
 from openfn_airflow.plugin.models.projects import (
     AuthMethod,
@@ -21,7 +21,8 @@ from openfn_airflow.plugin.models.projects import (
     ProjectUsage,
     Queue,
 )
-from openfn_airflow.plugin.security import may_edit, require_edit
+from openfn_airflow.plugin.permissions import PermissionsDep
+from openfn_airflow.plugin.security import require_edit
 from openfn_airflow.store import auth_methods, projects, usage
 
 USAGE_DAYS = 30
@@ -42,28 +43,31 @@ def inbox_url(request: Request, inbox_id: str) -> str:
 
 
 @router.get("/projects")
-def list_projects(request: Request, conn: ConnDep, user: UserDep) -> ProjectList:
-    """List the projects; inbox URLs only for users who may edit DAGs."""
-    editor = may_edit(user)
+def list_projects(request: Request, conn: ConnDep, perms: PermissionsDep) -> ProjectList:
+    """List the projects the caller may see; inbox URLs only for those who may manage them."""
     return ProjectList(
         items=[
             Project(
                 name=row["name"],
                 created_at=row["created_at"],
-                inbox_url=inbox_url(request, row["inbox_id"]) if editor else None,
+                inbox_url=inbox_url(request, row["inbox_id"])
+                if perms.may_manage(row["name"])
+                else None,
             )
             for row in projects.list_projects(conn)
+            if perms.sees_project(row["name"])
         ]
     )
 
 
 @router.get("/projects/{name}/usage")
-def get_usage(name: ProjectName, conn: ConnDep) -> ProjectUsage:
+def get_usage(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> ProjectUsage:
     """Show a project's runs per day by status over the last 30 days, and its queue."""
     from airflow.utils.session import create_session
 
     from openfn_airflow.dags.queue import dag_runs_in_flight
 
+    perms.project(name)
     _existing_project(conn, name)
     today = utcnow().date()
     first = today - dt.timedelta(days=USAGE_DAYS - 1)
@@ -99,8 +103,9 @@ def _existing_project(conn: Any, name: str) -> dict[str, Any]:
 
 
 @router.get("/projects/{name}/auth-methods")
-def list_auth_methods(name: ProjectName, conn: ConnDep) -> AuthMethodList:
+def list_auth_methods(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> AuthMethodList:
     """List the inbox's auth methods, revoked ones included, never with their secrets."""
+    perms.project(name)
     _existing_project(conn, name)
     return AuthMethodList(
         items=[AuthMethod(**row) for row in auth_methods.list_auth_methods(conn, name)]
@@ -113,11 +118,16 @@ def list_auth_methods(name: ProjectName, conn: ConnDep) -> AuthMethodList:
     dependencies=[*require_edit, Depends(action_logging("openfn.add_auth_method"))],
 )
 def add_auth_method(
-    name: ProjectName, new: NewAuthMethod, conn: ConnDep, response: Response
+    name: ProjectName,
+    new: NewAuthMethod,
+    conn: ConnDep,
+    response: Response,
+    perms: PermissionsDep,
 ) -> CreatedAuthMethod:
     """Add an API key, basic-auth user or webhook signing secret; the secret is shown once."""
     from openfn_airflow.inbox import auth_methods as inbox_auth
 
+    perms.require_manage(name)
     _existing_project(conn, name)
     if new.kind != "basic" and (new.username or new.password):
         raise _unprocessable("username and password are for basic auth only")
@@ -146,12 +156,15 @@ def _unprocessable(message: str) -> HTTPException:
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[*require_edit, Depends(action_logging("openfn.revoke_auth_method"))],
 )
-def revoke_auth_method(name: ProjectName, method_id: MethodId, conn: ConnDep) -> None:
+def revoke_auth_method(
+    name: ProjectName, method_id: MethodId, conn: ConnDep, perms: PermissionsDep
+) -> None:
     """Revoke a method: requests carrying it are refused from now on.
 
     As in OpenFn, an inbox without active methods takes every request: revoking the last one
     opens it (add the new method first when rotating).
     """
+    perms.require_manage(name)
     _existing_project(conn, name)
     if not auth_methods.revoke_auth_method(conn, name, method_id):
         raise HTTPException(

@@ -22,7 +22,8 @@ from openfn_airflow.plugin.models.runs import (
     RunSummary,
     SkippedRun,
 )
-from openfn_airflow.plugin.security import forbidden_dag_runs, require_run
+from openfn_airflow.plugin.permissions import PermissionsDep, not_found
+from openfn_airflow.plugin.security import require_run
 from openfn_airflow.runtime.exit_codes import meaning_of
 from openfn_airflow.store import run_search, runs
 from openfn_airflow.store.filters import COUNT_BUDGET_MS
@@ -34,9 +35,11 @@ router = APIRouter(tags=["runs"])
 
 
 @router.get("/runs")
-def list_runs(filters: Annotated[RunListQuery, Query()], conn: ConnDep) -> Page[RunSummary]:
+def list_runs(
+    filters: Annotated[RunListQuery, Query()], conn: ConnDep, perms: PermissionsDep
+) -> Page[RunSummary]:
     """List runs, newest first, a page at a time."""
-    where = filters.to_filter(utcnow())
+    where = perms.runs(filters.to_filter(utcnow()))
     rows = run_search.search_runs(conn, where, limit=filters.limit + 1, before_id=filters.before_id)
     total, timed_out = counted(
         lambda: run_search.count_runs(conn, where, budget_ms=COUNT_BUDGET_MS)
@@ -52,17 +55,17 @@ def list_runs(filters: Annotated[RunListQuery, Query()], conn: ConnDep) -> Page[
 
 
 @router.get("/runs.csv", response_class=StreamingResponse)
-def export_runs(filters: Annotated[RunQuery, Query()]) -> StreamingResponse:
+def export_runs(filters: Annotated[RunQuery, Query()], perms: PermissionsDep) -> StreamingResponse:
     """Download the filtered runs as CSV."""
-    return csv_download(run_search.export_runs, filters.to_filter(utcnow()), "runs")
+    return csv_download(run_search.export_runs, perms.runs(filters.to_filter(utcnow())), "runs")
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: PathId, conn: ConnDep) -> RunDetail:
+def get_run(run_id: PathId, conn: ConnDep, perms: PermissionsDep) -> RunDetail:
     """Show one run with its log and states."""
     row = runs.get_run(conn, run_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Run {run_id} not found")
+    if row is None or not perms.sees_run(row["project"], row["job"]):
+        raise not_found(f"Run {run_id} not found")
     return RunDetail(
         **row,
         exit_meaning=meaning_of(row["exit_code"]),
@@ -74,13 +77,16 @@ def get_run(run_id: PathId, conn: ConnDep) -> RunDetail:
     "/runs/retry",
     dependencies=[*require_run, Depends(action_logging("openfn.retry_runs"))],
 )
-def retry_runs(request: RetryRequest, conn: ConnDep, user: UserDep) -> RetryResult:
+def retry_runs(
+    request: RetryRequest, conn: ConnDep, user: UserDep, perms: PermissionsDep
+) -> RetryResult:
     """Retry the matching finished runs, each as a new run on its initial state."""
     from airflow.utils.session import create_session
 
     from openfn_airflow.dags import retries
 
-    selected = run_search.select_retry_runs(conn, request.to_filter(utcnow()), MAX_RETRY + 1)
+    where = perms.runs(request.to_filter(utcnow()))
+    selected = run_search.select_retry_runs(conn, where, MAX_RETRY + 1)
     conn.rollback()
     if len(selected) > MAX_RETRY:
         raise HTTPException(
@@ -90,11 +96,7 @@ def retry_runs(request: RetryRequest, conn: ConnDep, user: UserDep) -> RetryResu
     jobs = Counter(f"{run['project']}/{run['job']}" for run in selected)
     if request.dry_run:
         return RetryResult(dry_run=True, count=len(selected), jobs=jobs, retried=[], skipped=[])
-    forbidden = forbidden_dag_runs(user, (retries.job_dag_id(run) for run in selected))
-    if forbidden:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"Not allowed to run: {', '.join(forbidden)}"
-        )
+    perms.require_run(retries.job_dag_id(run) for run in selected)
     with create_session() as session:
         outcome = retries.retry_runs(session, selected, user_name=user.get_name())
     return RetryResult(

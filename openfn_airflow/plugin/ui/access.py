@@ -1,7 +1,8 @@
 """Who is looking at a page and what they may change; the login redirect of the pages.
 
-The pages are read-only views for everyone Airflow lets read DAGs; buttons that change
-something are shown only to users the auth manager would let do it (the JSON API checks again).
+The pages show what the user may see (plugin/permissions.py); buttons that change something
+are enabled only for users the auth manager would let do it (the JSON API checks again, on
+the objects the action touches).
 """
 
 from __future__ import annotations
@@ -10,29 +11,33 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from openfn_airflow.plugin.deps import UserDep
-from openfn_airflow.plugin.security import may_edit
+from openfn_airflow.plugin.permissions import PermissionsDep
 
 
 @dataclass(frozen=True)
 class Access:
     user: str
-    may_run: bool  # process / reprocess messages, retry runs
-    may_edit: bool  # edit message bodies, manage inbox auth methods, see the inbox URL
+    may_run: bool  # process / reprocess messages, retry runs (of some job the user sees)
+    may_edit: bool  # on the settings screen: manage this project's inbox; elsewhere: some DAG
+    runnable: frozenset[str] = frozenset()  # the visible DAGs the user may start runs of
+    editable: frozenset[str] = frozenset()  # the visible DAGs the user may change (pause)
 
 
-def get_access(user: UserDep) -> Access:
-    from airflow.api_fastapi.app import get_auth_manager
-
-    may_run = get_auth_manager().is_authorized_dag(
-        method="POST", access_entity=DagAccessEntity.RUN, user=user
+def get_access(perms: PermissionsDep) -> Access:
+    visible = {perms.dags[key] for key in perms.readable}
+    runnable = frozenset(visible - set(perms.forbidden(visible)))
+    editable = frozenset(visible - set(perms.forbidden(visible, "PUT", None)))
+    return Access(
+        user=perms.user.get_name(),
+        may_run=bool(runnable),
+        may_edit=bool(editable),
+        runnable=runnable,
+        editable=editable,
     )
-    return Access(user=user.get_name(), may_run=may_run, may_edit=may_edit(user))
 
 
 AccessDep = Annotated[Access, Depends(get_access)]

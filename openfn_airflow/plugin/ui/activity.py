@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from openfn_airflow.plugin.deps import ConnDep
 from openfn_airflow.plugin.models.common import PathId, PathText, utcnow
 from openfn_airflow.plugin.models.runs import RunListQuery, RunStatus
+from openfn_airflow.plugin.permissions import Permissions, PermissionsDep
 from openfn_airflow.plugin.routers import runs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.paging import PageNumber, go_to_page
@@ -45,8 +46,10 @@ class ActivityQuery(RunListQuery, PageNumber):
     """The Activity's query string: the API's list parameters and the page number."""
 
 
-def _go_to_page(filters: ActivityQuery, conn: Any) -> tuple[ActivityQuery, str | None]:
-    where = filters.to_filter(utcnow())
+def _go_to_page(
+    filters: ActivityQuery, conn: Any, perms: Permissions
+) -> tuple[ActivityQuery, str | None]:
+    where = perms.runs(filters.to_filter(utcnow()))
     return go_to_page(
         filters,
         "run",
@@ -56,15 +59,17 @@ def _go_to_page(filters: ActivityQuery, conn: Any) -> tuple[ActivityQuery, str |
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def activity(
+    request: Request, conn: ConnDep, access: AccessDep, perms: PermissionsDep
+) -> HTMLResponse:
     """Show the runs, newest first."""
     times = ("after", "before")
     filters, error = read_filters(request, ActivityQuery, lists=("status",), times=times)
     notice = page = None
     if error is None:
-        filters, notice = _go_to_page(filters, conn)
+        filters, notice = _go_to_page(filters, conn, perms)
         try:
-            page = api.list_runs(filters, conn)
+            page = api.list_runs(filters, conn, perms)
         except HTTPException as exc:
             error = str(exc.detail)
     context = list_context(filters, page, *times)
@@ -78,7 +83,7 @@ def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse
         error=error,
         notice=notice,
         page=page,
-        projects=project_choice(conn, filters.project),
+        projects=project_choice(conn, filters.project, perms),
         statuses=STATUSES,
         failed=FAILED,
         id_range=id_range,
@@ -88,13 +93,17 @@ def activity(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(run_id: PathId, request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def run(
+    run_id: PathId, request: Request, conn: ConnDep, access: AccessDep, perms: PermissionsDep
+) -> HTMLResponse:
     """Show one run: its log, initial and final state, exit code, and where it ran."""
     try:
-        detail = api.get_run(run_id, conn)
+        detail = api.get_run(run_id, conn, perms)
     except HTTPException as exc:
         return error_page(request, access, "activity", exc)
-    older_id, newer_id = run_search.find_neighbours(conn, run_id, detail.project)
+    older_id, newer_id = run_search.find_neighbours(
+        conn, run_id, detail.project, perms.visible_jobs
+    )
     return render(
         request,
         "run.html",
@@ -109,10 +118,19 @@ def run(run_id: PathId, request: Request, conn: ConnDep, access: AccessDep) -> H
 
 @router.get("/dag-runs/{dag_id}/{dag_run_id}", response_class=HTMLResponse)
 def dag_run(
-    dag_id: PathText, dag_run_id: PathText, request: Request, conn: ConnDep, access: AccessDep
+    dag_id: PathText,
+    dag_run_id: PathText,
+    request: Request,
+    conn: ConnDep,
+    access: AccessDep,
+    perms: PermissionsDep,
 ) -> Response:
     """Open the OpenFn run of an Airflow DAG run (its tab on Airflow's DAG run page)."""
-    found = runs.latest_attempts(conn, dag_id=dag_id, dag_run_id=dag_run_id)
+    found = (
+        runs.latest_attempts(conn, dag_id=dag_id, dag_run_id=dag_run_id)
+        if perms.sees_dag(dag_id)
+        else []
+    )
     if len(found) == 1:
         return RedirectResponse(f"{urls(request)['ui']}/runs/{found[0]['id']}", 303)
     return render(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from openfn_airflow.plugin.deps import ConnDep
 from openfn_airflow.plugin.models.common import PathId, utcnow
 from openfn_airflow.plugin.models.messages import MessageListQuery, MessageQuery
+from openfn_airflow.plugin.permissions import Permissions, PermissionsDep
 from openfn_airflow.plugin.routers import messages as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.paging import PageNumber, go_to_page
@@ -49,8 +50,10 @@ def preview(body: Any) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
-def _go_to_page(filters: InboxQuery, conn: Any) -> tuple[InboxQuery, str | None]:
-    where = filters.to_filter(utcnow())
+def _go_to_page(
+    filters: InboxQuery, conn: Any, perms: Permissions
+) -> tuple[InboxQuery, str | None]:
+    where = perms.messages(filters.to_filter(utcnow()))
     try:
         return go_to_page(
             filters,
@@ -65,18 +68,20 @@ def _go_to_page(filters: InboxQuery, conn: Any) -> tuple[InboxQuery, str | None]
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def inbox(
+    request: Request, conn: ConnDep, access: AccessDep, perms: PermissionsDep
+) -> HTMLResponse:
     """Show the messages, newest first."""
     times = ("received_after", "received_before")
     filters, error = read_filters(request, InboxQuery, times=times)
     notice = page = None
     if error is None:
-        filters, notice = _go_to_page(filters, conn)
+        filters, notice = _go_to_page(filters, conn, perms)
         try:
-            page = api.list_messages(filters, conn)
+            page = api.list_messages(filters, conn, perms)
         except HTTPException as exc:
             error = str(exc.detail)
-    choice = project_choice(conn, filters.project)
+    choice = project_choice(conn, filters.project, perms)
     context = list_context(filters, page, *times)
     id_range, id_range_terms = id_range_filters(
         context["bulk"], *times, RANGE_LABELS, {"run_state": RUN_STATES}
@@ -99,10 +104,12 @@ def inbox(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)
-def message(message_id: PathId, request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def message(
+    message_id: PathId, request: Request, conn: ConnDep, access: AccessDep, perms: PermissionsDep
+) -> HTMLResponse:
     """Show one message: its body, runs, deliveries and earlier versions."""
     try:
-        detail = api.get_message(message_id, conn)
+        detail = api.get_message(message_id, conn, perms)
     except HTTPException as exc:
         return error_page(request, access, "inbox", exc)
     older_id, newer_id = message_search.find_neighbours(conn, message_id, detail.project)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from openfn_airflow.plugin.deps import ConnDep
 from openfn_airflow.plugin.models.common import utcnow
 from openfn_airflow.plugin.models.messages import MessageQuery
+from openfn_airflow.plugin.permissions import PermissionsDep
 from openfn_airflow.plugin.routers import jobs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.projects import project_choice
@@ -45,11 +46,11 @@ def matching_messages_query(job: api.Job) -> str:
 
 
 @router.get("/jobs", response_class=HTMLResponse)
-def jobs(request: Request, conn: ConnDep, access: AccessDep) -> HTMLResponse:
+def jobs(request: Request, conn: ConnDep, access: AccessDep, perms: PermissionsDep) -> HTMLResponse:
     """Show the jobs, by project and name."""
     filters, error = read_filters(request, api.JobQuery)
-    listed = api.list_jobs(filters, conn) if error is None else None
-    choice = project_choice(conn, filters.project)
+    listed = api.list_jobs(filters, conn, perms) if error is None else None
+    choice = project_choice(conn, filters.project, perms)
     return render(
         request,
         "jobs.html",

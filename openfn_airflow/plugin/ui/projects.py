@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from openfn_airflow.plugin.permissions import Permissions
 from openfn_airflow.store import projects, registry
 
 
@@ -16,8 +17,9 @@ class ProjectChoice:
     jobs: list[str] = field(default_factory=list)
 
 
-def project_choice(conn: Any, requested: str | None) -> ProjectChoice:
-    names = [row["name"] for row in projects.list_projects(conn)]
+def project_choice(conn: Any, requested: str | None, perms: Permissions) -> ProjectChoice:
+    """The projects the user may see, and the one asked for (or the only one)."""
+    names = [row["name"] for row in projects.list_projects(conn) if perms.sees_project(row["name"])]
     current = requested if requested in names else (names[0] if len(names) == 1 else None)
     if current is None:
         return ProjectChoice(names=names, current=None)
@@ -25,5 +27,9 @@ def project_choice(conn: Any, requested: str | None) -> ProjectChoice:
         names=names,
         current=current,
         triggers=[row["name"] for row in registry.list_triggers(conn, current)],
-        jobs=[row["name"] for row in registry.list_jobs(conn, current)],
+        jobs=[
+            row["name"]
+            for row in registry.list_jobs(conn, current)
+            if perms.sees_run(current, row["name"])
+        ],
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from openfn_airflow.plugin.deps import ConnDep, UserDep
+from openfn_airflow.plugin.deps import ConnDep
+from openfn_airflow.plugin.permissions import PermissionsDep
 from openfn_airflow.plugin.routers import projects as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.charts import usage_chart
@@ -17,13 +20,17 @@ router = APIRouter(route_class=PageRoute)
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings(
-    request: Request, conn: ConnDep, user: UserDep, access: AccessDep, project: str | None = None
+    request: Request,
+    conn: ConnDep,
+    access: AccessDep,
+    perms: PermissionsDep,
+    project: str | None = None,
 ) -> HTMLResponse:
     """Show a project's inbox URL, auth methods, usage and queue."""
-    choice = project_choice(conn, project)
+    choice = project_choice(conn, project, perms)
     if choice.current is None and choice.names:  # settings are always of one project
-        choice = project_choice(conn, choice.names[0])
-    listed = {p.name: p for p in api.list_projects(request, conn, user).items}
+        choice = project_choice(conn, choice.names[0], perms)
+    listed = {p.name: p for p in api.list_projects(request, conn, perms).items}
     if choice.current is None:
         return render(
             request,
@@ -34,7 +41,9 @@ def settings(
             project=None,
             listed=list(listed.values()),
         )
-    usage = api.get_usage(choice.current, conn)
+    usage = api.get_usage(choice.current, conn, perms)
+    # Changing this project's inbox needs edit access to every one of its DAGs.
+    access = replace(access, may_edit=perms.may_manage(choice.current))
     return render(
         request,
         "settings.html",
@@ -43,7 +52,7 @@ def settings(
         projects=choice,
         project=listed.get(choice.current),
         listed=list(listed.values()),
-        methods=api.list_auth_methods(choice.current, conn).items,
+        methods=api.list_auth_methods(choice.current, conn, perms).items,
         usage=usage,
         chart=usage_chart(usage.days),
     )

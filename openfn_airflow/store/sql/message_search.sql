@@ -1,12 +1,17 @@
 -- The message history (the inbox view): list, count, export and bulk-reprocess selection over
 -- the same filters, and what one message's page shows.
 
+-- visible_run --
+-- Run r is of a job whose DAG the caller may read (visible_jobs holds 'project/job'; NULL: all).
+(%(visible_jobs)s::text[] IS NULL OR r.project || '/' || r.job = ANY (%(visible_jobs)s::text[]))
+
 -- message_filters --
 -- Text: openfn_message.search_vector (the body's string and number values, 'simple' config).
 -- Trigger: criteria / exclude are the trigger's own filter, so @> uses the GIN index.
 -- Run state: the latest run of the message (of job when given) ended in latest_statuses,
 -- or the message has no run (of job) at all when no_runs.
 (%(project)s::text IS NULL OR m.project = %(project)s::text)
+AND (%(visible_projects)s::text[] IS NULL OR m.project = ANY (%(visible_projects)s::text[]))
 AND (%(received_after)s::timestamptz IS NULL OR m.received_at >= %(received_after)s::timestamptz)
 AND (%(received_before)s::timestamptz IS NULL OR m.received_at < %(received_before)s::timestamptz)
 AND (%(from_id)s::bigint IS NULL OR m.id >= %(from_id)s::bigint)
@@ -19,6 +24,7 @@ AND (
     OR NOT EXISTS (
         SELECT 1 FROM openfn_run AS r
         WHERE r.message_id = m.id AND (%(job)s::text IS NULL OR r.job = %(job)s::text)
+          AND /* include visible_run */
     )
 )
 AND (
@@ -26,6 +32,7 @@ AND (
     OR (
         SELECT r.status FROM openfn_run AS r
         WHERE r.message_id = m.id AND (%(job)s::text IS NULL OR r.job = %(job)s::text)
+          AND /* include visible_run */
         ORDER BY r.id DESC
         LIMIT 1
     ) = ANY (%(latest_statuses)s::text[])
@@ -44,7 +51,7 @@ SELECT m.id, m.project, m.received_at, m.method, m.path, m.headers, m.body,
 FROM openfn_message AS m
 LEFT JOIN LATERAL (
     SELECT r.id, r.job, r.status FROM openfn_run AS r
-    WHERE r.message_id = m.id ORDER BY r.id DESC LIMIT 1
+    WHERE r.message_id = m.id AND /* include visible_run */ ORDER BY r.id DESC LIMIT 1
 ) AS latest ON true
 WHERE /* include message_filters */
   AND (%(before_id)s::bigint IS NULL OR m.id < %(before_id)s::bigint)
@@ -67,7 +74,8 @@ COPY (
            regexp_replace(m.path, '^([-=+@\t\r])', '''\1') AS path,
            regexp_replace(array_to_string(/* include matched_triggers */, ' '),
                           '^([-=+@\t\r])', '''\1') AS matched,
-           (SELECT r.status FROM openfn_run AS r WHERE r.message_id = m.id
+           (SELECT r.status FROM openfn_run AS r
+            WHERE r.message_id = m.id AND /* include visible_run */
             ORDER BY r.id DESC LIMIT 1) AS latest_run_status,
            regexp_replace(m.headers::text, '^([-=+@\t\r])', '''\1') AS headers,
            regexp_replace(m.body::text, '^([-=+@\t\r])', '''\1') AS body
@@ -135,12 +143,12 @@ FROM (/* include reprocess_matches */) AS matches;
 WITH queued AS (
     INSERT INTO openfn_dispatch (message_id, project, trigger)
     SELECT message_id, project, trigger FROM (/* include reprocess_matches */) AS matches
-    RETURNING message_id, trigger
+    RETURNING message_id, project, trigger
 ),
 notified AS (
     SELECT pg_notify('openfn_dispatch', '') FROM (SELECT FROM queued LIMIT 1) AS any_row
 )
-SELECT q.message_id, q.trigger, (SELECT count(*) FROM notified) AS notified
+SELECT q.message_id, q.project, q.trigger, (SELECT count(*) FROM notified) AS notified
 FROM queued AS q;
 
 -- find_message_at --

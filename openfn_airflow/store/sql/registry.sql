@@ -67,3 +67,29 @@ SELECT name, criteria, exclude FROM openfn_trigger WHERE project = %(project)s O
 -- list_jobs --
 SELECT name, trigger, autoprocess, runs, dag_id, enabled
 FROM openfn_job WHERE project = %(project)s ORDER BY name;
+
+-- list_all_jobs --
+-- Every job of every project with its DAG: what the auth manager is asked about.
+SELECT project, name, dag_id, trigger FROM openfn_job ORDER BY project, name;
+
+-- list_listening_dags --
+-- The DAGs that delivering a message to the (project, trigger) pairs would start: the jobs
+-- listening to them (on, autoprocess on, DAG not paused), as trigger_has_listener decides.
+SELECT DISTINCT j.dag_id
+FROM jsonb_to_recordset(%(targets)s::jsonb) AS x (project text, trigger text)
+JOIN openfn_job AS j ON j.project = x.project AND j.trigger = x.trigger
+LEFT JOIN dag AS d ON d.dag_id = j.dag_id
+WHERE j.enabled AND j.autoprocess AND NOT COALESCE(d.is_paused, false)
+ORDER BY 1;
+
+-- list_body_trigger_dags --
+-- The DAGs of the project's jobs (any switch) whose message-filter trigger matches one of the
+-- bodies: the jobs a message with one of these bodies can start, now or by hand.
+SELECT DISTINCT j.dag_id
+FROM openfn_trigger AS t
+JOIN openfn_job AS j ON j.project = t.project AND j.trigger = t.name
+CROSS JOIN jsonb_array_elements(%(bodies)s::jsonb) AS b (body)
+WHERE t.project = %(project)s
+  AND b.body @> t.criteria
+  AND NOT (t.exclude IS NOT NULL AND b.body @> t.exclude)
+ORDER BY 1;

@@ -4,6 +4,7 @@
 -- The log search expression is the one openfn_run_log_search_idx indexes; keep them equal.
 (%(project)s::text IS NULL OR r.project = %(project)s::text)
 AND (%(job)s::text IS NULL OR r.job = %(job)s::text)
+AND /* include visible_run */
 AND (%(statuses)s::text[] IS NULL OR r.status = ANY (%(statuses)s::text[]))
 AND (%(message_id)s::bigint IS NULL OR r.message_id = %(message_id)s::bigint)
 AND (%(after)s::timestamptz IS NULL OR r.created_at >= %(after)s::timestamptz)
@@ -103,7 +104,7 @@ SELECT r.id, r.project, r.job, r.message_id, r.trigger, r.status, r.exit_code, r
        r.finished_at, r.retry_of, r.upstream_run_id, r.dag_id, r.dag_run_id, r.task_id,
        r.try_number, r.created_at
 FROM openfn_run AS r
-WHERE r.message_id = %(message_id)s
+WHERE r.message_id = %(message_id)s AND /* include visible_run */
 ORDER BY r.id DESC
 LIMIT %(limit)s;
 
@@ -119,7 +120,7 @@ OFFSET %(position)s
 LIMIT 1;
 
 -- find_run_neighbours --
--- The next older and the next newer run of the same project. No index starts with (project,
+-- The next older and the next newer run of the same project, of the jobs the caller may see. No index starts with (project,
 -- id), and a rare project would make a walk of the primary key read most of the table: the
 -- project's jobs are found by a skip scan of (project, job, id DESC), then each job's nearest
 -- run on either side is one index entry.
@@ -137,9 +138,13 @@ SELECT
         SELECT r.id FROM openfn_run AS r
         WHERE r.project = %(project)s AND r.job = j.job AND r.id < %(run_id)s
         ORDER BY r.id DESC LIMIT 1
-    ) AS o) AS older,
+    ) AS o
+     WHERE %(visible_jobs)s::text[] IS NULL
+        OR %(project)s || '/' || j.job = ANY (%(visible_jobs)s::text[])) AS older,
     (SELECT min(n.id) FROM jobs AS j CROSS JOIN LATERAL (
         SELECT r.id FROM openfn_run AS r
         WHERE r.project = %(project)s AND r.job = j.job AND r.id > %(run_id)s
         ORDER BY r.id LIMIT 1
-    ) AS n) AS newer;
+    ) AS n
+     WHERE %(visible_jobs)s::text[] IS NULL
+        OR %(project)s || '/' || j.job = ANY (%(visible_jobs)s::text[])) AS newer;
