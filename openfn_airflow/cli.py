@@ -59,6 +59,20 @@ def _inbox_url(args: argparse.Namespace) -> int:
     return 0
 
 
+_INBOX_STATES = {
+    "open": "the inbox is open: anyone with its URL can send",
+    "protected": "the inbox takes requests that carry an active method",
+    "closed": "the inbox is closed: it refuses every request (its methods were revoked); "
+    "add a method, or open it to anyone with `openfn-airflow auth open {project}`",
+}
+
+
+def _inbox_state(conn, project: str) -> str:
+    from openfn_airflow.store.auth_methods import inbox_state
+
+    return _INBOX_STATES[inbox_state(conn, project) or "open"].format(project=project)
+
+
 def _auth_list(args: argparse.Namespace) -> int:
     from openfn_airflow.store.auth_methods import list_auth_methods
     from openfn_airflow.store.database import connect
@@ -66,8 +80,9 @@ def _auth_list(args: argparse.Namespace) -> int:
     with connect() as conn:
         _synced_project(conn, args.project)
         methods = list_auth_methods(conn, args.project)
+        state = _inbox_state(conn, args.project)
+    print(f"{args.project}: {state}")
     if not methods:
-        print(f"{args.project}: no auth methods, the inbox takes every request")
         return 0
     print(f"{'ID':>6}  {'KIND':8} {'USER':16} {'SECRET':10} {'CREATED':20} {'LAST USED':20} STATE")
     for method in methods:
@@ -79,10 +94,15 @@ def _auth_list(args: argparse.Namespace) -> int:
         )
         print(
             f"{method['id']:>6}  {method['kind']:8} {method['username'] or '-':16} "
-            f"{'...' + method['secret_hint']:10} {method['created_at']:%Y-%m-%d %H:%M:%S}  "
+            f"{_hint(method):10} {method['created_at']:%Y-%m-%d %H:%M:%S}  "
             f"{used:20} {state}"
         )
     return 0
+
+
+def _hint(method: dict) -> str:
+    # Basic auth shows no part of its password: the user name tells those apart.
+    return "..." + method["secret_hint"] if method["secret_hint"] else "-"
 
 
 def _auth_add(args: argparse.Namespace) -> int:
@@ -121,6 +141,7 @@ def _auth_revoke(args: argparse.Namespace) -> int:
         _synced_project(conn, args.project)
         revoked = revoke_auth_method(conn, args.project, args.method_id)
         conn.commit()
+        state = _inbox_state(conn, args.project)
     if not revoked:
         print(
             f"openfn-airflow: {args.project} has no active auth method {args.method_id} "
@@ -128,7 +149,26 @@ def _auth_revoke(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"auth method {args.method_id} of {args.project} revoked")
+    print(f"auth method {args.method_id} of {args.project} revoked; {state}")
+    return 0
+
+
+def _auth_open(args: argparse.Namespace) -> int:
+    from openfn_airflow.store.auth_methods import open_inbox
+    from openfn_airflow.store.database import connect
+
+    with connect() as conn:
+        _synced_project(conn, args.project)
+        opened = open_inbox(conn, args.project)
+        conn.commit()
+    if not opened:
+        print(
+            f"openfn-airflow: the inbox of {args.project} has active auth methods, which would "
+            "still be checked: revoke them first (see `openfn-airflow auth list`)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{args.project}: the inbox is open: anyone with its URL can send")
     return 0
 
 
@@ -179,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("project")
     revoke.add_argument("method_id", type=int)
     revoke.set_defaults(func=_auth_revoke)
+    opening = auth_commands.add_parser(
+        "open",
+        help="let an inbox whose methods were all revoked take requests without credentials",
+    )
+    opening.add_argument("project")
+    opening.set_defaults(func=_auth_open)
 
     standalone = commands.add_parser(
         "standalone", help="run PostgreSQL, Airflow and the example project on this machine"

@@ -48,6 +48,15 @@ def get_provider_info() -> dict[str, Any]:
                         "8388608",
                         "1048576",
                     ),
+                    "inbox_auth_failures_per_minute": _option(
+                        "Wrong credentials an inbox takes from one client address in a minute;\n"
+                        "past them it answers 429 with Retry-After (and checks no password) until\n"
+                        "the minute is over. Counted in the database, so it holds across\n"
+                        "api-servers. 0: no limit.\n",
+                        "integer",
+                        "20",
+                        "50",
+                    ),
                     "job_timeout": _option(
                         "Seconds a job may run when its spec sets no timeout (exit code 2).\n",
                         "integer",

@@ -4,11 +4,20 @@ Three kinds, any one of which lets a request in: an API key (``x-api-key``, stor
 sha256), basic auth (``Authorization: Basic``, the password stored as a salted scrypt hash) and
 Standard Webhooks signatures (``webhook-id`` / ``webhook-timestamp`` / ``webhook-signature``; the
 secret must be read back to verify, so it is stored encrypted with Airflow's fernet key).
-A project without active methods takes every request. Secrets are compared in constant time.
+A project that never had a method takes every request; one whose methods were all revoked takes
+none until it is opened again (``openfn_project.inbox_requires_auth``). Secrets are compared in
+constant time.
+
+A request is checked in steps, so that a wrong one costs as little as possible: ``check_headers``
+decides what the headers alone can (API keys, basic credentials verified before, missing
+credentials) without reading the body; a basic password not seen before is verified with scrypt
+in a small pool of its own (``verify_password_bounded``), never in the server's threads; a webhook
+signature, which covers the body, is checked last (``check_signature``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -17,6 +26,8 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -29,12 +40,48 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _TOUCH_EVERY_SECONDS = 60.0
 _CACHE_LIMIT = 10_000
+# scrypt takes ~80 ms of one core on purpose: one thread per api-server process verifies
+# passwords, and past this many waiting the inbox answers 429 at once (a flood of guesses from
+# many addresses, each under its rate limit, takes one core at most and queues no further).
+SCRYPT_THREADS = 1
+SCRYPT_MAX_WAITING = 32
+BUSY_RETRY_AFTER_SECONDS = 1
 
 # sha256 of a presented basic credential -> (method id, stored hash) it was verified against:
 # scrypt is slow on purpose, and a busy sender presents the same credential on every request.
 _verified: dict[str, tuple[int, str]] = {}
 _touched: dict[int, float] = {}
 _lock = threading.Lock()
+_scrypt_pool = ThreadPoolExecutor(max_workers=SCRYPT_THREADS, thread_name_prefix="openfn-scrypt")
+_scrypt_waiting = 0
+
+
+class WrongCredentials(InboxError):
+    """Credentials were presented and none matches: 404, as an unknown inbox (a guess learns
+    nothing); the caller counts the failure first."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "inbox_not_found", "no inbox here")
+
+
+@dataclass(frozen=True)
+class Password:
+    """A basic-auth password presented for a method, not verified yet."""
+
+    method_id: int
+    password: str
+    stored_hash: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the headers decided: a method (or None: the inbox is open), else what is left."""
+
+    method_id: int | None = None
+    decided: bool = True
+    password: Password | None = None  # verify it (scrypt) before anything else
+    signed: bool = False  # a webhook signature, checked against the body once read
 
 
 def add_api_key(conn: psycopg.Connection[Any], project: str) -> tuple[dict[str, Any], str]:
@@ -61,7 +108,7 @@ def add_basic(
         kind="basic",
         username=username,
         secret_hash=hash_password(password),
-        secret_hint=password[-4:],
+        secret_hint="",  # no part of a password is kept in the clear
     )
     return method, password
 
@@ -79,25 +126,23 @@ def add_webhook(conn: psycopg.Connection[Any], project: str) -> tuple[dict[str, 
     return method, secret
 
 
-def check_request(
-    conn: psycopg.Connection[Any],
-    project: str,
-    headers: Mapping[str, str],
-    *,
-    body: bytes = b"",
-    methods: list[dict[str, Any]] | None = None,
-) -> int | None:
-    """Return the id of the method the request satisfies, or None when the inbox is open.
+def check_headers(
+    methods: list[dict[str, Any]], headers: Mapping[str, str], *, requires_auth: bool
+) -> Verdict:
+    """Decide what the headers alone can, cheaply (no scrypt, no body).
 
-    ``headers`` have lower-case names; ``body`` is the raw body (webhook signatures cover it);
-    ``methods``: the project's active methods with secrets, when the caller already read them.
-    Raises InboxError 401 when credentials are missing, 404 when none matches (as an unknown
-    inbox does, so a guess learns nothing).
+    Raises InboxError 401 when no credentials are presented or the inbox is closed (methods all
+    revoked), WrongCredentials when they are and nothing is left to check.
     """
-    if methods is None:
-        methods = store.get_active_auth_methods(conn, project)
     if not methods:
-        return None
+        if requires_auth:
+            raise InboxError(
+                401,
+                "unauthorized",
+                "this inbox is closed: it takes no request until an auth method is added",
+                {"WWW-Authenticate": 'Basic realm="OpenFn inbox"'},
+            )
+        return Verdict()
     api_key = headers.get(API_KEY_HEADER)
     basic = _basic_credentials(headers.get("authorization", ""))
     signed = "webhook-signature" in headers
@@ -108,17 +153,76 @@ def check_request(
             "this inbox needs credentials: an x-api-key header, basic auth or a signed webhook",
             {"WWW-Authenticate": 'Basic realm="OpenFn inbox"'},
         )
-    matched: int | None = None
     if api_key is not None:
         matched = _match_api_key(methods, api_key)
-    if matched is None and basic is not None:
-        matched = _match_basic(methods, *basic)
-    if matched is None and signed:
-        matched = _match_webhook(methods, headers, body)
-    if matched is None:
-        raise InboxError(404, "inbox_not_found", "no inbox here")
-    _touch(conn, matched)
-    return matched
+        if matched is not None:
+            return Verdict(matched)
+    password = None
+    if basic is not None:
+        matched, password = _match_basic_cached(methods, *basic)
+        if matched is not None:
+            return Verdict(matched)
+    if password is None and not signed:
+        raise WrongCredentials()
+    return Verdict(None, decided=False, password=password, signed=signed)
+
+
+def after_password(verdict: Verdict, method_id: int | None) -> Verdict:
+    """The verdict once its password was verified: its method, else the signature or a refusal."""
+    if method_id is not None:
+        return Verdict(method_id)
+    if verdict.signed:
+        return Verdict(None, decided=False, signed=True)
+    raise WrongCredentials()
+
+
+def verify_password_once(password: Password) -> int | None:
+    """Verify a presented password (scrypt, here); remember it when right. Return its method."""
+    if not verify_password(password.password, password.stored_hash):
+        return None
+    with _lock:
+        if len(_verified) >= _CACHE_LIMIT:
+            _verified.clear()
+        _verified[password.fingerprint] = (password.method_id, password.stored_hash)
+    return password.method_id
+
+
+async def verify_password_bounded(password: Password) -> int | None:
+    """``verify_password_once`` in the scrypt pool; raise InboxError 429 when too many wait."""
+    global _scrypt_waiting
+    with _lock:
+        if _scrypt_waiting >= SCRYPT_MAX_WAITING:
+            busy = True
+        else:
+            busy = False
+            _scrypt_waiting += 1
+    if busy:
+        raise InboxError(
+            429,
+            "too_many_requests",
+            "too many passwords are being checked; retry later",
+            {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
+    try:
+        future = _scrypt_pool.submit(verify_password_once, password)
+        return await asyncio.wrap_future(future)
+    finally:
+        with _lock:
+            _scrypt_waiting -= 1
+
+
+def check_signature(
+    methods: list[dict[str, Any]], headers: Mapping[str, str], body: bytes
+) -> int | None:
+    """Return the webhook method whose signature the request carries over ``body``, or None."""
+    if "webhook-signature" not in headers:
+        return None
+    return _match_webhook(methods, headers, body)
+
+
+def touch(conn: psycopg.Connection[Any], method_id: int) -> None:
+    """Record that a method was used (a write at most once a minute per method and process)."""
+    _touch(conn, method_id)
 
 
 def hash_password(password: str) -> str:
@@ -186,25 +290,22 @@ def _match_api_key(methods: list[dict[str, Any]], key: str) -> int | None:
     return found
 
 
-def _match_basic(methods: list[dict[str, Any]], username: str, password: str) -> int | None:
+def _match_basic_cached(
+    methods: list[dict[str, Any]], username: str, password: str
+) -> tuple[int | None, Password | None]:
+    """The method a credential verified before still matches; else the password to verify."""
     candidates = [m for m in methods if m["kind"] == "basic"]
-    if not candidates:
-        return None
     fingerprint = _sha256(f"{username}:{password}")
     cached = _verified.get(fingerprint)
     if cached is not None:
         for method in candidates:
             if (method["id"], method["secret_hash"]) == cached:
-                return method["id"]  # still active with the same password
+                return method["id"], None  # still active with the same password
     for method in candidates:
-        same_user = hmac.compare_digest(username.encode(), (method["username"] or "").encode())
-        if same_user and verify_password(password, method["secret_hash"] or ""):
-            with _lock:
-                if len(_verified) >= _CACHE_LIMIT:
-                    _verified.clear()
-                _verified[fingerprint] = (method["id"], method["secret_hash"])
-            return method["id"]
-    return None
+        if hmac.compare_digest(username.encode(), (method["username"] or "").encode()):
+            stored = method["secret_hash"] or ""
+            return None, Password(method["id"], password, stored, fingerprint)
+    return None, None
 
 
 def _match_webhook(

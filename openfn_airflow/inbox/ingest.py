@@ -14,11 +14,12 @@ from typing import Any
 
 import psycopg
 
-from openfn_airflow.inbox import auth_methods, settings
+from openfn_airflow.inbox import admission, settings
+from openfn_airflow.inbox.admission import Admission
 from openfn_airflow.inbox.bodies import ParsedBody, parse_body
 from openfn_airflow.inbox.errors import InboxError
 from openfn_airflow.store import inbox as store
-from openfn_airflow.store.errors import DatabaseUnavailable, StoreError
+from openfn_airflow.store.errors import StoreError
 
 # Never stored: the message's headers are shown to operators and passed to jobs.
 SECRET_HEADERS = frozenset(
@@ -42,14 +43,11 @@ class Receipt:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class StaleConnection(DatabaseUnavailable):
-    """The connection failed before anything was written: retrying on a new one is safe."""
-
-
 def receive(
     conn: psycopg.Connection[Any],
     *,
-    inbox_id: str,
+    inbox_id: str = "",
+    admitted: Admission | None = None,
     method: str,
     path: str,
     query: Mapping[str, Any],
@@ -60,11 +58,13 @@ def receive(
     """Store a request to an inbox as a message and answer it (202, or the refusal).
 
     ``headers`` may have any case. ``openrosa``: an OpenRosa submission, answered 201.
-    Raises DatabaseUnavailable (StaleConnection when nothing was written yet).
+    ``admitted``: what ``admission.admit`` let in before the body was read (else ``inbox_id``
+    is looked up and checked here). Raises DatabaseUnavailable (StaleConnection when nothing
+    was written yet).
     """
     headers = {name.lower(): value for name, value in headers.items()}
     try:
-        project = _authenticate(conn, inbox_id, headers, raw)
+        project = _authenticate(conn, inbox_id, admitted, headers, raw)
         parsed = parse_body(
             raw,
             headers,
@@ -88,30 +88,31 @@ def receive(
 
 
 def describe(
-    conn: psycopg.Connection[Any], *, inbox_id: str, headers: Mapping[str, str]
+    conn: psycopg.Connection[Any],
+    *,
+    inbox_id: str = "",
+    admitted: Admission | None = None,
+    headers: Mapping[str, str],
 ) -> Receipt:
     """Answer a GET (or OpenRosa HEAD) on an inbox: it exists, and nothing more."""
     headers = {name.lower(): value for name, value in headers.items()}
     try:
-        _authenticate(conn, inbox_id, headers, b"")
+        _authenticate(conn, inbox_id, admitted, headers, b"")
     except InboxError as refused:
         return Receipt(refused.status, refused.body(), refused.headers)
     return Receipt(200, {"message": "OpenFn inbox found. POST a message to it."})
 
 
 def _authenticate(
-    conn: psycopg.Connection[Any], inbox_id: str, headers: dict[str, str], raw: bytes
+    conn: psycopg.Connection[Any],
+    inbox_id: str,
+    admitted: Admission | None,
+    headers: dict[str, str],
+    raw: bytes,
 ) -> str:
-    try:
-        inbox = store.get_inbox(conn, inbox_id)
-    except DatabaseUnavailable as exc:
-        raise StaleConnection(str(exc)) from exc
-    if inbox is None:
-        raise InboxError(404, "inbox_not_found", "no inbox here")
-    auth_methods.check_request(
-        conn, inbox["project"], headers, body=raw, methods=inbox["auth_methods"]
-    )
-    return inbox["project"]
+    if admitted is None:
+        admitted = admission.admit(conn, inbox_id=inbox_id, headers=headers, client="")
+    return admission.finish(conn, admitted, headers, raw)
 
 
 def _check_request(path: str, query: Mapping[str, Any], headers: Mapping[str, str]) -> None:

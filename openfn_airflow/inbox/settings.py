@@ -13,6 +13,14 @@ def max_body_bytes() -> int:
     return conf.getint("openfn", "inbox_max_body_bytes", fallback=DEFAULT_MAX_BODY_BYTES)
 
 
+def auth_failures_per_minute() -> int:
+    """``[openfn] inbox_auth_failures_per_minute``: wrong logins per inbox and client address
+    in a minute before the inbox answers 429 (0: no limit)."""
+    from airflow.configuration import conf
+
+    return max(0, conf.getint("openfn", "inbox_auth_failures_per_minute", fallback=20))
+
+
 def dispatch_batch_size() -> int:
     """``[openfn] dispatch_batch_size``: outbox rows per dispatcher transaction."""
     from airflow.configuration import conf

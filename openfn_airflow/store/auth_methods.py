@@ -52,6 +52,24 @@ def revoke_auth_method(conn: psycopg.Connection[Any], project: str, method_id: i
     return fetch_one(conn, "revoke_auth_method", project=project, method_id=method_id) is not None
 
 
+def inbox_state(conn: psycopg.Connection[Any], project: str) -> str | None:
+    """Return ``open``, ``protected`` (an active method) or ``closed``; None: no such project."""
+    row = fetch_one(conn, "get_inbox_state", project=project)
+    return None if row is None else row["state"]
+
+
+def open_inbox(conn: psycopg.Connection[Any], project: str) -> bool:
+    """Let the inbox take requests without credentials; False while it has an active method."""
+    return fetch_one(conn, "open_inbox", project=project) is not None
+
+
+def record_auth_failure(conn: psycopg.Connection[Any], project: str, client: str) -> dict[str, Any]:
+    """Count a failed login; return the minute's ``failures`` and ``retry_after`` (seconds)."""
+    row = fetch_one(conn, "record_auth_failure", project=project, client=client)
+    assert row is not None
+    return row
+
+
 def touch_auth_method(conn: psycopg.Connection[Any], method_id: int) -> None:
     """Record that a method was used (at most once a minute is written)."""
     execute(conn, "touch_auth_method", method_id=method_id)

@@ -15,13 +15,19 @@ from psycopg.types.json import Jsonb
 from openfn_airflow.store.queries import execute, fetch_one
 
 
-def get_inbox(conn: psycopg.Connection[Any], inbox_id: str) -> dict[str, Any] | None:
-    """Return ``project`` and its active ``auth_methods`` (with secrets), or None."""
+def get_inbox(
+    conn: psycopg.Connection[Any], inbox_id: str, client: str = ""
+) -> dict[str, Any] | None:
+    """Return ``project``, its active ``auth_methods`` (with secrets), or None.
+
+    Also ``requires_auth`` (it takes no request without an active method) and ``client``'s
+    failed logins in the current minute: ``failures`` and ``retry_after`` (seconds).
+    """
     try:
         parsed = uuid.UUID(inbox_id)
     except ValueError:
         return None
-    return fetch_one(conn, "get_inbox", inbox_id=parsed)
+    return fetch_one(conn, "get_inbox", inbox_id=parsed, client=client)
 
 
 def receive_message(

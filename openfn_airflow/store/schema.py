@@ -31,6 +31,7 @@ TABLES = (
     "openfn_job",
     "openfn_dispatch",
     "openfn_auth_method",
+    "openfn_auth_failure",
 )
 # pg_advisory_xact_lock key held while migrating ("openfn" in ASCII); Airflow's own keys are small.
 MIGRATION_LOCK_ID = 0x6F70656E666E

@@ -84,3 +84,44 @@ def test_db_migrate_on_an_unreachable_database_says_so_in_one_line():
     assert "Traceback" not in result.stderr
     assert "unavailable" in result.stderr
     assert "127.0.0.1" in result.stderr
+
+
+def test_revoking_the_last_method_says_the_inbox_stays_closed_and_how_to_open_it(db_url, clean_db):
+    added = openfn_airflow("auth", "add-key", "inbox")
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip()
+    with psycopg.connect(db_url) as conn:
+        [(method_id,)] = conn.execute("SELECT id FROM openfn_auth_method").fetchall()
+    assert openfn_airflow("auth", "open", "inbox").returncode != 0  # a method is active
+
+    revoked = openfn_airflow("auth", "revoke", "inbox", str(method_id))
+    listed = openfn_airflow("auth", "list", "inbox")
+
+    assert revoked.returncode == 0, revoked.stderr
+    assert "closed" in revoked.stdout and "openfn-airflow auth open inbox" in revoked.stdout
+    assert "closed" in listed.stdout and key[-4:] in listed.stdout  # an API key's suffix stays
+
+    opened = openfn_airflow("auth", "open", "inbox")
+    assert opened.returncode == 0, opened.stderr
+    assert "anyone with its URL can send" in opened.stdout
+    assert "open: anyone with its URL" in openfn_airflow("auth", "list", "inbox").stdout
+
+
+def test_auth_list_shows_no_part_of_a_basic_password(db_url, clean_db):
+    from openfn_airflow.inbox import auth_methods
+
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO openfn_project (name, inbox_id) "
+            "VALUES ('inbox', '5f0c6a43-8f7e-4d59-9a53-5a3d2b6e9c01') ON CONFLICT DO NOTHING"
+        )
+        from psycopg.rows import dict_row
+
+        conn.row_factory = dict_row  # type: ignore[assignment]
+        auth_methods.add_basic(conn, "inbox", "collect", "horse-Zq9!")
+        conn.commit()
+
+    listed = openfn_airflow("auth", "list", "inbox")
+
+    assert listed.returncode == 0, listed.stderr
+    assert "collect" in listed.stdout and "Zq9!" not in listed.stdout and "q9!" not in listed.stdout

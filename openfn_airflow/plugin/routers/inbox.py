@@ -1,24 +1,31 @@
 """The inbox's HTTP routes: POST messages, GET that an inbox exists, OpenRosa submissions.
 
 Not behind Airflow's authentication: each project's own auth methods guard its inbox
-(``inbox/auth_methods.py``). Routes are plain ``def`` (FastAPI runs them in its threadpool) on
-short-lived connections from one pool per process, opened at the first request.
+(``inbox/auth_methods.py``). A request is admitted from its headers before its body is read
+(``inbox/admission.py``): a wrong or missing credential is answered without reading a byte of
+it. The routes are ``async`` only to order those steps; database work runs in FastAPI's
+threadpool on short-lived connections from one pool per process, opened at the first request, and
+scrypt in a pool of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from typing import Annotated, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
+from starlette.concurrency import run_in_threadpool
 
-from openfn_airflow.inbox import ingest, settings
-from openfn_airflow.inbox.ingest import Receipt, StaleConnection
+from openfn_airflow.inbox import admission, auth_methods, ingest, settings
+from openfn_airflow.inbox.admission import Admission, StaleConnection
+from openfn_airflow.inbox.errors import InboxError
+from openfn_airflow.inbox.ingest import Receipt
 from openfn_airflow.store.database import connection_conninfo
 from openfn_airflow.store.errors import DatabaseUnavailable
 
@@ -77,10 +84,7 @@ async def _raw_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-RawBody = Annotated[bytes | None, Depends(_raw_body)]
-
-
-def _with_connection(work: Any) -> Receipt:
+def _with_connection(work: Any) -> Any:
     # Pooled connections the server closed since (restart, idle timeout) fail on the first
     # statement, a read: the pool drops its dead connections and the request is tried once more.
     # Writes are never retried.
@@ -97,9 +101,12 @@ def _with_connection(work: Any) -> Receipt:
     raise AssertionError("unreachable")
 
 
-def _answer(work: Any) -> Receipt:
+def _answer(work: Any) -> Any:
+    """``work(conn)``'s result; a refusal (InboxError) or an unavailable database as a Receipt."""
     try:
         return _with_connection(work)
+    except InboxError as refused:
+        return _refusal(refused)
     except DatabaseUnavailable as exc:
         log.warning("Inbox request refused, the database is unavailable: %s", exc)
         return Receipt(
@@ -111,6 +118,10 @@ def _answer(work: Any) -> Receipt:
             },
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+
+def _refusal(refused: InboxError) -> Receipt:
+    return Receipt(refused.status, refused.body(), refused.headers)
 
 
 def _too_large() -> Receipt:
@@ -128,21 +139,63 @@ def _json(receipt: Receipt) -> JSONResponse:
     return JSONResponse(receipt.body, status_code=receipt.status_code, headers=receipt.headers)
 
 
-def _receive(request: Request, inbox_id: str, raw: bytes | None, *, openrosa: bool) -> Receipt:
+async def _admit(request: Request, inbox_id: str) -> Admission | Receipt:
+    """Check the request's credentials from its headers, before anything reads its body."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    client = request.client.host if request.client else ""
+    admitted = await run_in_threadpool(
+        _answer,
+        lambda conn: admission.admit(conn, inbox_id=inbox_id, headers=headers, client=client),
+    )
+    if isinstance(admitted, Receipt) or admitted.verdict.password is None:
+        return admitted
+    try:
+        method_id = await auth_methods.verify_password_bounded(admitted.verdict.password)
+    except InboxError as busy:
+        return _refusal(busy)
+    if method_id is not None:  # right: nothing to write
+        return dataclasses.replace(admitted, verdict=auth_methods.Verdict(method_id))
+    first = admitted
+    return await run_in_threadpool(_answer, lambda conn: admission.verified(conn, first, method_id))
+
+
+async def _receive(request: Request, inbox_id: str, *, openrosa: bool) -> Receipt:
+    admitted = await _admit(request, inbox_id)
+    if isinstance(admitted, Receipt):
+        return admitted
+    raw = await _raw_body(request)
     if raw is None:
         return _too_large()
-    return _answer(
+    path = _stored_path(request, inbox_id)
+    return await run_in_threadpool(
+        _answer,
         lambda conn: ingest.receive(
             conn,
-            inbox_id=inbox_id,
+            admitted=admitted,
             method=request.method,
-            path=request.url.path,
+            path=path,
             query=_query(request),
             headers=dict(request.headers),
             raw=raw,
             openrosa=openrosa,
-        )
+        ),
     )
+
+
+async def _describe(request: Request, inbox_id: str) -> Receipt:
+    admitted = await _admit(request, inbox_id)
+    if isinstance(admitted, Receipt):
+        return admitted
+    return await run_in_threadpool(
+        _answer,
+        lambda conn: ingest.describe(conn, admitted=admitted, headers=request.headers),
+    )
+
+
+def _stored_path(request: Request, inbox_id: str) -> str:
+    """The request's path without the inbox id, a credential of an open inbox that readers of
+    the message (and its jobs) need not know: ``/openfn/inbox/{inbox}/submission``."""
+    return request.url.path.replace(f"/inbox/{inbox_id}", "/inbox/{inbox}", 1)
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -158,25 +211,21 @@ def _query(request: Request) -> dict[str, Any]:
 
 
 @router.post("/inbox/{inbox_id}", status_code=202)
-def post_message(inbox_id: str, request: Request, raw: RawBody) -> JSONResponse:
+async def post_message(inbox_id: str, request: Request) -> JSONResponse:
     """Store a message (JSON, form, XML or OpenRosa) and schedule the jobs it matches."""
-    return _json(_receive(request, inbox_id, raw, openrosa=False))
+    return _json(await _receive(request, inbox_id, openrosa=False))
 
 
 @router.get("/inbox/{inbox_id}")
-def get_inbox(inbox_id: str, request: Request) -> JSONResponse:
+async def get_inbox(inbox_id: str, request: Request) -> JSONResponse:
     """Tell whether the inbox exists (nothing else)."""
-    return _json(
-        _answer(lambda conn: ingest.describe(conn, inbox_id=inbox_id, headers=request.headers))
-    )
+    return _json(await _describe(request, inbox_id))
 
 
 @router.head("/inbox/{inbox_id}/submission", status_code=204)
-def head_submission(inbox_id: str, request: Request) -> Response:
+async def head_submission(inbox_id: str, request: Request) -> Response:
     """OpenRosa: answer the HEAD request ODK Collect sends before a submission."""
-    receipt = _answer(
-        lambda conn: ingest.describe(conn, inbox_id=inbox_id, headers=request.headers)
-    )
+    receipt = await _describe(request, inbox_id)
     headers = {
         **OPENROSA_HEADERS,
         "X-OpenRosa-Accept-Content-Length": str(settings.max_body_bytes()),
@@ -187,9 +236,9 @@ def head_submission(inbox_id: str, request: Request) -> Response:
 
 
 @router.post("/inbox/{inbox_id}/submission", status_code=201)
-def post_submission(inbox_id: str, request: Request, raw: RawBody) -> Response:
+async def post_submission(inbox_id: str, request: Request) -> Response:
     """OpenRosa: store a form submission (multipart with ``xml_submission_file``)."""
-    receipt = _receive(request, inbox_id, raw, openrosa=True)
+    receipt = await _receive(request, inbox_id, openrosa=True)
     if receipt.status_code == 201:
         text = f"Form received (message {receipt.body['message_id']})."
         nature = "submit_success"
@@ -210,8 +259,6 @@ def post_submission(inbox_id: str, request: Request, raw: RawBody) -> Response:
 
 
 @router.post("/inbox/{inbox_id}/{extra_path:path}", status_code=202)
-def post_message_to_path(
-    inbox_id: str, extra_path: str, request: Request, raw: RawBody
-) -> JSONResponse:
+async def post_message_to_path(inbox_id: str, extra_path: str, request: Request) -> JSONResponse:
     """Store a message sent to a path under the inbox (the path is kept with the message)."""
-    return _json(_receive(request, inbox_id, raw, openrosa=False))
+    return _json(await _receive(request, inbox_id, openrosa=False))

@@ -2,7 +2,13 @@
 -- and its dispatch rows in one statement (one round trip, one transaction in autocommit).
 
 -- get_inbox --
+-- Also whether it needs credentials without active methods (closed), and the client's failed
+-- logins in the current minute (the rate limit, read here so that no request pays a round trip).
 SELECT p.name AS project,
+       p.inbox_requires_auth AS requires_auth,
+       COALESCE(f.failures, 0) AS failures,
+       GREATEST(1, ceil(extract(epoch FROM f.window_started_at + interval '1 minute' - now())))::int
+           AS retry_after,
        COALESCE(
            jsonb_agg(
                jsonb_build_object(
@@ -14,8 +20,11 @@ SELECT p.name AS project,
        ) AS auth_methods
 FROM openfn_project AS p
 LEFT JOIN openfn_auth_method AS m ON m.project = p.name AND m.revoked_at IS NULL
+LEFT JOIN openfn_auth_failure AS f
+    ON f.project = p.name AND f.client = %(client)s
+   AND f.window_started_at > now() - interval '1 minute'
 WHERE p.inbox_id = %(inbox_id)s::uuid
-GROUP BY p.name;
+GROUP BY p.name, f.project, f.client;
 
 -- receive_message --
 -- A repeat of an idempotency key seen in the last 24 h stores nothing and returns the first answer

@@ -7,7 +7,10 @@ CREATE TABLE openfn_project (
     inbox_id uuid NOT NULL UNIQUE,
     created_at timestamptz NOT NULL DEFAULT now(),
     -- Fingerprint of the spec the registry (openfn_trigger, openfn_job) was last synced from.
-    spec_hash text
+    spec_hash text,
+    -- Set once an auth method is added, cleared only by an explicit "open": an inbox whose last
+    -- method is revoked refuses every request until someone opens it.
+    inbox_requires_auth boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE openfn_message (
@@ -107,6 +110,8 @@ CREATE TABLE openfn_auth_method (
     secret_hash text,
     -- webhook: the signing secret encrypted with Airflow's fernet key (it must be read to verify).
     secret_encrypted text,
+    -- The last characters of an API key or webhook secret, to tell them apart; '' for basic auth
+    -- (no part of a password is kept in the clear).
     secret_hint text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     revoked_at timestamptz,
@@ -117,6 +122,17 @@ CREATE TABLE openfn_auth_method (
 
 CREATE INDEX openfn_auth_method_project_idx ON openfn_auth_method (project)
     WHERE revoked_at IS NULL;
+
+-- Failed inbox logins per project and client address in the current one-minute window: past
+-- [openfn] inbox_auth_failures_per_minute the inbox answers 429. Shared by every api-server;
+-- UNLOGGED, as a rate limit needs no crash safety.
+CREATE UNLOGGED TABLE openfn_auth_failure (
+    project text NOT NULL,
+    client text NOT NULL,
+    window_started_at timestamptz NOT NULL DEFAULT now(),
+    failures integer NOT NULL DEFAULT 1,
+    PRIMARY KEY (project, client)
+);
 
 CREATE TABLE openfn_run (
     -- Monotonic: bulk retry selects id ranges.

@@ -85,14 +85,178 @@ def test_basic_auth(client, autocommit):
     assert client.post(URL, json=BODY, headers=basic("odk", password)).status_code == 404
 
 
-def test_revoking_the_last_method_opens_the_inbox(client, autocommit):
-    method, _ = auth_methods.add_api_key(autocommit, PROJECT)
+def test_revoking_the_last_method_keeps_the_inbox_closed_until_opened(client, autocommit):
+    method, key = auth_methods.add_api_key(autocommit, PROJECT)
     assert client.post(URL, json=BODY).status_code == 401
 
-    from openfn_airflow.store.auth_methods import revoke_auth_method
+    from openfn_airflow.store.auth_methods import inbox_state, open_inbox, revoke_auth_method
 
     revoke_auth_method(autocommit, PROJECT, method["id"])
+    refused = client.post(URL, json=BODY)
+    assert refused.status_code == 401 and "closed" in refused.json()["message"]
+    assert client.post(URL, json=BODY, headers={"x-api-key": key}).status_code == 401
+    assert client.get(URL).status_code == 401
+    assert inbox_state(autocommit, PROJECT) == "closed"
+    assert count(autocommit, "openfn_message") == 0
+
+    assert open_inbox(autocommit, PROJECT)
+    assert inbox_state(autocommit, PROJECT) == "open"
     assert client.post(URL, json=BODY).status_code == 202
+
+
+def test_an_inbox_with_an_active_method_cannot_be_opened(client, autocommit):
+    from openfn_airflow.store.auth_methods import inbox_state, open_inbox
+
+    assert inbox_state(autocommit, PROJECT) == "open"  # a new project's inbox, as OpenFn's
+    auth_methods.add_api_key(autocommit, PROJECT)
+    assert inbox_state(autocommit, PROJECT) == "protected"
+    assert not open_inbox(autocommit, PROJECT)
+    assert client.post(URL, json=BODY).status_code == 401
+
+
+def asgi_post(app, path: str, headers: dict[str, str], body: bytes) -> tuple[int, int]:
+    """POST through the ASGI interface itself; return the status and how often the app asked
+    for the body (``receive()``)."""
+    import asyncio
+
+    asked: list[int] = []
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        asked.append(1)
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (name.lower().encode(), value.encode())
+            for name, value in {**headers, "content-length": str(len(body))}.items()
+        ],
+        "client": ("192.0.2.7", 40000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    [status] = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    return status, len(asked)
+
+
+def test_credentials_are_checked_before_the_body_is_read(client, autocommit):
+    _, key = auth_methods.add_api_key(autocommit, PROJECT)
+    _, password = auth_methods.add_basic(autocommit, PROJECT, "odk")
+    body, json_type = b'{"form": "patient"}', {"content-type": "application/json"}
+
+    missing = asgi_post(client.app, URL, json_type, body)
+    wrong_key = asgi_post(client.app, URL, {**json_type, "x-api-key": "nope"}, body)
+    wrong_password = asgi_post(client.app, URL, {**json_type, **basic("odk", "wrong pw")}, body)
+    right = asgi_post(client.app, URL, {**json_type, "x-api-key": key}, body)
+    right_password = asgi_post(client.app, URL, {**json_type, **basic("odk", password)}, body)
+
+    assert missing == (401, 0)
+    assert wrong_key == (404, 0)
+    assert wrong_password == (404, 0)
+    assert right[0] == 202 and right[1] >= 1
+    assert right_password[0] == 202 and right_password[1] >= 1
+
+
+def test_a_closed_inbox_reads_no_body(client, autocommit):
+    from openfn_airflow.store.auth_methods import revoke_auth_method
+
+    method, key = auth_methods.add_api_key(autocommit, PROJECT)
+    revoke_auth_method(autocommit, PROJECT, method["id"])
+    assert asgi_post(client.app, URL, {"x-api-key": key}, b"{}") == (401, 0)
+
+
+@pytest.fixture
+def three_failures_a_minute(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENFN__INBOX_AUTH_FAILURES_PER_MINUTE", "3")
+
+
+def test_wrong_credentials_are_limited_per_inbox_and_client(
+    client, autocommit, db_url, three_failures_a_minute
+):
+    from fastapi.testclient import TestClient
+
+    _, key = auth_methods.add_api_key(autocommit, PROJECT)
+    _, password = auth_methods.add_basic(autocommit, PROJECT, "odk")
+    wrong = [client.post(URL, json=BODY, headers={"x-api-key": f"guess {n}"}) for n in range(3)]
+    limited = client.post(URL, json=BODY, headers=basic("odk", "guess 4 pw"))
+
+    assert [answer.status_code for answer in wrong] == [404, 404, 404]
+    assert limited.status_code == 429 and limited.json()["error"] == "too_many_requests"
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    # a right key still gets in from the limited address; a password not verified before is
+    # not checked at all (no scrypt) until the minute is over
+    assert client.post(URL, json=BODY, headers={"x-api-key": key}).status_code == 202
+    assert client.post(URL, json=BODY, headers=basic("odk", password)).status_code == 429
+    assert client.post(URL, json=BODY, headers={"x-api-key": "guess 5"}).status_code == 429
+    # missing credentials are no guess: still 401
+    assert client.post(URL, json=BODY).status_code == 401
+
+    # another address is not limited; the count is in PostgreSQL, not in this process's memory
+    with TestClient(client.app, client=("198.51.100.9", 50000)) as other:
+        assert other.post(URL, json=BODY, headers={"x-api-key": "guess"}).status_code == 404
+        assert other.post(URL, json=BODY, headers=basic("odk", password)).status_code == 202
+    from openfn_airflow.plugin.routers import inbox
+
+    inbox.close_pool()
+    auth_methods._verified.clear()  # as another api-server process: nothing in memory
+    assert client.post(URL, json=BODY, headers={"x-api-key": "guess 6"}).status_code == 429
+    rows = autocommit.execute(
+        "SELECT client, failures FROM openfn_auth_failure ORDER BY client"
+    ).fetchall()
+    assert [(row["client"], row["failures"]) for row in rows] == [
+        ("198.51.100.9", 1),
+        ("testclient", 5),
+    ]
+
+    # the next minute starts over
+    autocommit.execute(
+        "UPDATE openfn_auth_failure SET window_started_at = now() - interval '61 seconds'"
+    )
+    assert client.post(URL, json=BODY, headers=basic("odk", password)).status_code == 202
+
+
+def test_no_limit_when_set_to_zero(client, autocommit, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENFN__INBOX_AUTH_FAILURES_PER_MINUTE", "0")
+    _, key = auth_methods.add_api_key(autocommit, PROJECT)
+    answers = {
+        client.post(URL, json=BODY, headers={"x-api-key": "no"}).status_code for _ in range(25)
+    }
+    assert answers == {404}
+
+
+def test_no_part_of_a_basic_password_is_stored_or_listed(client, autocommit):
+    from openfn_airflow.store.auth_methods import list_auth_methods
+
+    method, password = auth_methods.add_basic(autocommit, PROJECT, "odk", "zebra-Qx7#")
+    _, key = auth_methods.add_api_key(autocommit, PROJECT)
+    stored = autocommit.execute("SELECT * FROM openfn_auth_method ORDER BY id").fetchall()
+    listed = list_auth_methods(autocommit, PROJECT)
+
+    assert method["secret_hint"] is None
+    assert "Qx7#" not in repr(stored) and "x7#" not in repr(listed)
+    assert [m["secret_hint"] for m in listed] == [None, key[-4:]]
+    assert listed[0]["username"] == "odk"
+
+
+def test_the_stored_path_has_no_inbox_id(client, autocommit):
+    client.post(URL, json=BODY)
+    client.post(URL + "/Patient/7", json=BODY)
+    paths = [
+        row["path"] for row in autocommit.execute("SELECT path FROM openfn_message ORDER BY id")
+    ]
+    assert paths == ["/openfn/inbox/{inbox}", "/openfn/inbox/{inbox}/Patient/7"]
 
 
 def test_auth_is_checked_before_the_body_is_parsed(client, autocommit):

@@ -48,7 +48,7 @@ def test_post_runs_every_matching_job_once(cluster, conn):
     [run] = wait_for(lambda: finished(conn, "register"), 180, "the register run", cluster)
     assert run["message_id"] == message_id and run["status"] == "success"
     assert run["initial_state"]["data"] == body
-    assert run["initial_state"]["request"]["path"] == f"/openfn/inbox/{INBOX_ID}"
+    assert run["initial_state"]["request"]["path"] == "/openfn/inbox/{inbox}"
     [follow_up] = wait_for(
         lambda: [r for r in finished(conn, "follow-up") if r["upstream_run_id"] == run["id"]],
         180,
