@@ -5,6 +5,10 @@ way OpenFn did it: the root element is the only key, attributes are ``@name`` ke
 attributes or child elements is ``#text``, repeated elements become lists and an empty element is
 null. OpenRosa submissions (multipart with an ``xml_submission_file`` part) store that XML. Every
 refusal is an ``InboxError`` with the HTTP status it answers.
+
+``max_bytes`` holds at every step: the body as sent, once decompressed, and the JSON it becomes
+(a form or an XML document may grow when written as JSON). XML with a DTD is refused: its
+``<!ATTLIST>`` defaults and entities can make a few kilobytes into gigabytes.
 """
 
 from __future__ import annotations
@@ -73,6 +77,28 @@ def parse_body(
     if len(raw) > max_bytes:
         raise _too_large(max_bytes)
     data = _decode_content(raw, headers.get("content-encoding", ""), max_bytes)
+    parsed = _parse(data, headers, query, openrosa=openrosa)
+    if _utf8_length(parsed.json_text, max_bytes) > max_bytes:
+        raise InboxError(
+            413,
+            "payload_too_large",
+            f"the body is larger than {max_bytes} bytes as JSON, the way it is stored "
+            "([openfn] inbox_max_body_bytes)",
+        )
+    return parsed
+
+
+def _utf8_length(text: str, max_bytes: int) -> int:
+    """The length of ``text`` in UTF-8, encoding it only when that could pass ``max_bytes``."""
+    # A character is at most 4 bytes; text.isascii() is a scan in C, no copy.
+    if len(text) * 4 <= max_bytes or len(text) > max_bytes or text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _parse(
+    data: bytes, headers: Mapping[str, str], query: Mapping[str, Any] | None, *, openrosa: bool
+) -> ParsedBody:
     media_type, params = media_type_of(headers.get("content-type", ""))
     if openrosa:
         if media_type != _MULTIPART_TYPE:
@@ -364,12 +390,12 @@ class _XmlToJson(ContentHandler):
 
 
 def parse_xml(data: bytes) -> dict[str, Any]:
-    """Turn an XML document into JSON (``@attr`` keys, ``#text``); entities are refused."""
+    """Turn an XML document into JSON (``@attr`` keys, ``#text``); a DTD or entity is refused."""
     handler = _XmlToJson()
     try:
         # Namespaces stay as written: `xmlns` is an attribute and `jr:template` a name, as in OpenFn.
         defusedxml.sax.parseString(
-            data, handler, forbid_dtd=False, forbid_entities=True, forbid_external=True
+            data, handler, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
     except SAXParseException as exc:
         raise InboxError(
@@ -377,6 +403,13 @@ def parse_xml(data: bytes) -> dict[str, Any]:
             "invalid_body",
             f"invalid XML at line {exc.getLineNumber()}, column {(exc.getColumnNumber() or 0) + 1}: "
             f"{exc.getMessage()}",
+        ) from None
+    except defusedxml.DTDForbidden:
+        raise InboxError(
+            400,
+            "invalid_body",
+            "XML with a DTD (<!DOCTYPE ...>) is refused, as are entity declarations and external "
+            "references: send the document without its <!DOCTYPE> declaration",
         ) from None
     except defusedxml.DefusedXmlException as exc:
         raise InboxError(

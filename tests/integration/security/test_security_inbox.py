@@ -1,8 +1,9 @@
 """Bad inputs to the inbox: each gets a clear 4xx, nothing is stored and nothing is expanded.
 
-Deep nesting, very long strings and numbers, invalid UTF-8, XML entity expansion and external
-entities, oversized and compressed bodies, unknown inbox ids and ids with odd characters, CR/LF in
-the values of headers the inbox reads. Through Airflow's real api-server app.
+Deep nesting, very long strings and numbers, invalid UTF-8, XML DTDs, entity expansion and
+external entities, oversized and compressed bodies (and bodies whose JSON outgrows the limit),
+unknown inbox ids and ids with odd characters, CR/LF in the values of headers the inbox reads.
+Through Airflow's real api-server app (one test: a real api-server process).
 """
 
 from __future__ import annotations
@@ -593,3 +594,175 @@ def test_path_traversal_out_of_the_inbox_does_not_reach_the_api(anonymous, proje
         assert answer.status_code in (401, 404, 405), (path, answer.status_code)
         assert "items" not in answer.text
     assert count(project, "openfn_message") == 0
+
+
+# -- DTDs, and bodies that grow when parsed --------------------------------------------------
+
+
+def amplification_body(elements: int = 2_000) -> bytes:
+    """~17 KB of XML whose <!ATTLIST> gives each of ``elements`` empty elements 9 KB of
+    default attributes: 18 MB of JSON (x1,060) when the DTD was read."""
+    attributes = "".join(f' a{i} CDATA "{"x" * 900}"' for i in range(10))
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ATTLIST a{attributes}>]><r>'
+        + "<a/>" * elements
+        + "</r>"
+    ).encode()
+
+
+DTDS = {
+    "attlist-defaults": amplification_body(),
+    "attlist-one-default": b'<!DOCTYPE r [<!ATTLIST r form CDATA "intake">]><r/>',
+    "bare-doctype": b"<!DOCTYPE r><r><form>intake</form></r>",
+    "element-declaration": b"<!DOCTYPE r [<!ELEMENT r ANY>]><r><form>intake</form></r>",
+    "public-id": b'<!DOCTYPE r PUBLIC "-//X//DTD R//EN" "r.dtd"><r><form>intake</form></r>',
+}
+
+
+@pytest.mark.parametrize("body", DTDS.values(), ids=DTDS.keys())
+@pytest.mark.parametrize("content_type", ["application/xml", "text/xml", "application/atom+xml"])
+def test_xml_with_a_dtd_is_refused(anonymous, project, body, content_type):
+    answer = anonymous.post(INBOX, content=body, headers={"content-type": content_type})
+
+    message = refused(answer, 400, "invalid_body")["message"]
+    assert "DTD" in message and "<!DOCTYPE" in message
+    assert "intake" not in answer.text
+    stored_nothing(project)
+
+
+@pytest.mark.parametrize("body", DTDS.values(), ids=DTDS.keys())
+def test_an_openrosa_submission_with_a_dtd_is_refused(anonymous, project, body):
+    answer = anonymous.post(
+        f"{INBOX}/submission", files={"xml_submission_file": ("s.xml", body, "text/xml")}
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert 'nature="submit_error"' in answer.text and "DOCTYPE" in answer.text
+    stored_nothing(project)
+
+
+GROWING = {
+    # Each "&a" (2 bytes) is one more '"", ' (4 bytes) in the list that "a" becomes.
+    "form-repeated-key": (b"form=intake&a" + b"&a" * (LIMIT // 2 - 8), FORM),
+    # "%01" (3 bytes) is stored as "\u0001" (6 bytes).
+    "form-control-characters": (b"form=intake&a=" + b"%01" * (LIMIT // 3 - 6), FORM),
+    # Each <a/> (4 bytes) is one more "null, " (6 bytes).
+    "xml-empty-elements": (b"<r><form>intake</form>" + b"<a/>" * (LIMIT // 4 - 8) + b"</r>", XML),
+    # Each " bN=''" (about 9 bytes) is one more '"@bN": "", ' (about 13 bytes).
+    "xml-attributes": (
+        b"<r " + b" ".join(b"b%d=''" % i for i in range(LIMIT // 9)) + b"/>",
+        XML,
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "headers"), GROWING.values(), ids=GROWING.keys())
+def test_a_body_within_the_limit_whose_json_is_over_it_is_413(
+    anonymous, project, small_limit, body, headers
+):
+    assert len(body) <= small_limit
+
+    answer = anonymous.post(INBOX, content=body, headers=headers)
+
+    assert "as JSON" in refused(answer, 413, "payload_too_large")["message"]
+    stored_nothing(project)
+
+
+def test_an_openrosa_submission_whose_json_is_over_the_limit_is_413(
+    anonymous, project, small_limit
+):
+    xml = b"<r><form>intake</form>" + b"<a/>" * (small_limit // 4 - 100) + b"</r>"
+
+    answer = anonymous.post(
+        f"{INBOX}/submission", files={"xml_submission_file": ("s.xml", xml, "text/xml")}
+    )
+
+    assert int(answer.request.headers["content-length"]) <= small_limit
+    assert answer.status_code == 413, answer.text
+    assert 'nature="submit_error"' in answer.text
+    stored_nothing(project)
+
+
+def test_a_body_whose_json_is_just_within_the_limit_is_taken(anonymous, project, small_limit):
+    xml = b"<r><form>intake</form>" + b"<a/>" * (small_limit // 6 - 20) + b"</r>"
+
+    answer = anonymous.post(INBOX, content=xml, headers=XML)
+
+    assert answer.status_code == 202, answer.text
+    body = only_message(project)["body"]
+    assert body["r"]["form"] == "intake" and len(body["r"]["a"]) == small_limit // 6 - 20
+
+
+class _ApiServer:
+    """``airflow api-server`` alone as a real process, serving this suite's project."""
+
+    def __init__(self, home: Any, sqlalchemy_url: str, dags_folder: Any) -> None:
+        from cluster import Cluster
+
+        self.cluster = Cluster(home, sqlalchemy_url, dags_folder)
+        self.url = self.cluster.url
+
+    def __enter__(self) -> _ApiServer:
+        self.cluster._spawn("api-server", "api-server", "--port", str(self.cluster.port))
+        try:
+            self.cluster.wait_healthy(180)
+        except BaseException:
+            self.cluster.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cluster.stop()
+
+    def peak_rss_kib(self) -> dict[int, int]:
+        """Each process of the api-server's session: its peak resident memory (VmHWM), KiB."""
+        import os
+        from pathlib import Path
+
+        session = self.cluster.processes["api-server"].pid
+        peaks = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.getsid(int(entry.name)) != session:
+                    continue
+                status = (entry / "status").read_text()
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[int(entry.name)] = int(line.split()[1])
+        return peaks
+
+
+def test_the_amplification_body_leaves_the_api_servers_memory_flat(
+    project, project_folder, sqlalchemy_url, tmp_path
+):
+    import httpx
+
+    body = amplification_body()
+    assert len(body) < 20_000
+    with _ApiServer(tmp_path, sqlalchemy_url, project_folder) as server:
+        inbox = f"{server.url}{INBOX}"
+        with httpx.Client(timeout=120) as client:
+            # Warm up every path the refusal takes (imports, the pool) before the baseline.
+            for _ in range(3):
+                assert (
+                    client.post(inbox, content=b"<r><x>1</x></r>", headers=XML).status_code == 202
+                )
+                client.post(inbox, content=DTDS["bare-doctype"], headers=XML)
+            project.execute("TRUNCATE openfn_message, openfn_dispatch CASCADE")
+            before = server.peak_rss_kib()
+            answers = [client.post(inbox, content=body, headers=XML) for _ in range(20)]
+            openrosa = client.post(
+                f"{inbox}/submission", files={"xml_submission_file": ("s.xml", body, "text/xml")}
+            )
+            after = server.peak_rss_kib()
+
+    grown = sum(after.get(pid, peak) - peak for pid, peak in before.items())
+    # Read whole, each of these bodies made 18 MB of JSON from 60 MB of Python objects.
+    assert grown < 8 * 1024, f"the api-server's peak memory grew by {grown:,} KiB: {after}"
+    assert all(answer.status_code == 400 for answer in answers), answers[0].text[:300]
+    assert openrosa.status_code == 400, openrosa.text[:300]
+    stored_nothing(project)

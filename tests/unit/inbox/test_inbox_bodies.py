@@ -197,3 +197,119 @@ def test_multipart_fields_become_an_object():
 
 def test_parse_xml_root_is_the_only_key():
     assert parse_xml(b"<root><x>1</x><x/></root>") == {"root": {"x": ["1", None]}}
+
+
+# -- DTDs and bodies that grow when parsed ---------------------------------------------------
+
+
+def amplification_body(elements: int = 2_000) -> bytes:
+    """~17 KB of XML whose <!ATTLIST> gives each of ``elements`` empty elements 9 KB of
+    default attributes: 18 MB of JSON once parsed, if the DTD were read."""
+    attributes = "".join(f' a{i} CDATA "{"x" * 900}"' for i in range(10))
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ATTLIST a{attributes}>]><r>'
+        + "<a/>" * elements
+        + "</r>"
+    ).encode()
+
+
+DTDS = {
+    "attlist-defaults": amplification_body(),
+    "bare-doctype": b"<!DOCTYPE r><r>1</r>",
+    "element-declaration": b"<!DOCTYPE r [<!ELEMENT r (#PCDATA)>]><r>1</r>",
+    "public-id": b'<!DOCTYPE r PUBLIC "-//X//DTD R//EN" "r.dtd"><r>1</r>',
+    "after-prolog": b'<?xml version="1.0"?>\n<!-- c -->\n<!DOCTYPE r [\n]>\n<r>1</r>',
+}
+
+
+@pytest.mark.parametrize("xml", DTDS.values(), ids=DTDS.keys())
+def test_xml_with_a_dtd_is_refused(xml):
+    error = refused(xml, "application/xml")
+    assert error.status == 400 and error.error == "invalid_body"
+    assert "<!DOCTYPE" in error.message and "DTD" in error.message
+
+
+@pytest.mark.parametrize("xml", DTDS.values(), ids=DTDS.keys())
+def test_an_openrosa_submission_with_a_dtd_is_refused(xml):
+    raw, content_type = _multipart(("xml_submission_file", "submission.xml", xml))
+    with pytest.raises(InboxError) as caught:
+        parse_body(raw, {"content-type": content_type}, max_bytes=LIMIT, openrosa=True)
+    assert caught.value.status == 400 and "<!DOCTYPE" in caught.value.message
+
+
+def test_the_amplification_body_is_refused_before_it_grows():
+    import tracemalloc
+
+    body = amplification_body()
+    assert len(body) < 20_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(InboxError) as caught:
+            parse_body(body, {"content-type": "application/xml"}, max_bytes=8 * 1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.status == 400
+    # Read whole, the DTD made 18 MB of JSON (60 MB of Python objects on the way).
+    assert peak < 20 * len(body), f"{peak:,} bytes allocated for a {len(body):,} byte body"
+
+
+GROWING_BODIES = {
+    # Each "&a" (2 bytes) is one more '"", ' (4 bytes) in the list "a" becomes.
+    "form-repeated-key": (b"a" + b"&a" * (LIMIT // 2 - 1), "application/x-www-form-urlencoded"),
+    # "%01" (3 bytes) is stored as "\u0001" (6 bytes).
+    "form-control-characters": (
+        b"a=" + b"%01" * (LIMIT // 3 - 1),
+        "application/x-www-form-urlencoded",
+    ),
+    # Each <a/> (4 bytes) is one more "null, " (6 bytes).
+    "xml-empty-elements": (b"<r>" + b"<a/>" * (LIMIT // 4 - 2) + b"</r>", "application/xml"),
+    # Each ' b=""' (5 bytes) is one more '"@b": "", ' (10 bytes).
+    "xml-attributes": (
+        b"<r " + b" ".join(b"b%d=''" % i for i in range(LIMIT // 9)) + b"/>",
+        "application/xml",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type"), GROWING_BODIES.values(), ids=GROWING_BODIES.keys()
+)
+def test_a_body_whose_json_is_over_the_limit_is_413(raw, content_type):
+    assert len(raw) <= LIMIT
+
+    error = refused(raw, content_type)
+
+    assert error.status == 413 and error.error == "payload_too_large"
+    assert "as JSON" in error.message
+
+
+def test_an_openrosa_submission_whose_json_is_over_the_limit_is_413():
+    xml = b"<r>" + b"<a/>" * (LIMIT // 4 - 40) + b"</r>"
+    raw, content_type = _multipart(("xml_submission_file", "submission.xml", xml))
+    assert len(raw) <= LIMIT
+    with pytest.raises(InboxError) as caught:
+        parse_body(raw, {"content-type": content_type}, max_bytes=LIMIT, openrosa=True)
+    assert caught.value.status == 413
+
+
+def test_the_json_limit_counts_utf8_bytes_not_characters():
+    # Three bytes a character in the body and in the JSON: as big as sent, taken.
+    same = "<r>" + "\u20ac" * (LIMIT // 3 - 4) + "</r>"
+    assert len(same.encode()) <= LIMIT
+    assert parse(same.encode(), "application/xml").body == {"r": "\u20ac" * (LIMIT // 3 - 4)}
+    # Fewer characters than the limit, more bytes: refused.
+    grown = ("<r>" + "\u20ac" * (LIMIT // 6) + "<a/>" * (LIMIT // 8 - 2) + "</r>").encode()
+    assert len(grown) <= LIMIT
+    json_text = parse_body(grown, {"content-type": "text/xml"}, max_bytes=2 * LIMIT).json_text
+    assert len(json_text) < LIMIT < len(json_text.encode())
+    assert refused(grown, "application/xml").status == 413
+
+
+def test_a_body_just_within_the_limit_as_json_is_taken():
+    xml = b"<r>" + b"<a/>" * (LIMIT // 6 - 10) + b"</r>"
+    parsed = parse(xml, "application/xml")
+    assert len(parsed.json_text.encode()) <= LIMIT
+    json_at_limit = b'{"a": "' + b"x" * (LIMIT - 9) + b'"}'
+    assert len(json_at_limit) == LIMIT
+    assert parse(json_at_limit).json_text == json_at_limit.decode()
