@@ -43,13 +43,24 @@ class ProjectUsage(BaseModel):
     queue: Queue
 
 
+InboxState = Literal["open", "protected", "closed"]
+INBOX_STATE_DESCRIPTION = (
+    "open: anyone with the inbox URL can send (no method was ever added, or it was opened); "
+    "protected: requests need an active method; closed: its methods were all revoked, so it "
+    "refuses every request until a method is added or it is opened (POST .../inbox/open)."
+)
+
+
 class AuthMethod(BaseModel):
     """An inbox auth method, never with its secret."""
 
     id: int
     kind: Literal["api_key", "basic", "webhook"]
     username: str | None = Field(description="The basic-auth user name; null for other kinds.")
-    secret_hint: str = Field(description="The secret's last four characters, to tell keys apart.")
+    secret_hint: str | None = Field(
+        description="An API key's or signing secret's last four characters, to tell them apart; "
+        "null for basic auth (no part of a password is shown: the user name tells them apart)."
+    )
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None = Field(description="Updated at most once a minute.")
@@ -57,6 +68,19 @@ class AuthMethod(BaseModel):
 
 class AuthMethodList(BaseModel):
     items: list[AuthMethod]
+    inbox: InboxState = Field(description=INBOX_STATE_DESCRIPTION)
+
+
+class RevokedAuthMethod(BaseModel):
+    id: int
+    inbox: InboxState = Field(description=INBOX_STATE_DESCRIPTION)
+    message: str = Field(description="What the inbox does now, and how to open it when closed.")
+
+
+class OpenedInbox(BaseModel):
+    project: str
+    inbox: Literal["open"]
+    message: str
 
 
 class NewAuthMethod(BaseModel):

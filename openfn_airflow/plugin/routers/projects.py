@@ -16,10 +16,12 @@ from openfn_airflow.plugin.models.projects import (
     CreatedAuthMethod,
     DayUsage,
     NewAuthMethod,
+    OpenedInbox,
     Project,
     ProjectList,
     ProjectUsage,
     Queue,
+    RevokedAuthMethod,
 )
 from openfn_airflow.plugin.permissions import PermissionsDep
 from openfn_airflow.plugin.security import require_edit
@@ -108,7 +110,8 @@ def list_auth_methods(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -
     perms.project(name)
     _existing_project(conn, name)
     return AuthMethodList(
-        items=[AuthMethod(**row) for row in auth_methods.list_auth_methods(conn, name)]
+        items=[AuthMethod(**row) for row in auth_methods.list_auth_methods(conn, name)],
+        inbox=auth_methods.inbox_state(conn, name) or "open",
     )
 
 
@@ -153,16 +156,15 @@ def _unprocessable(message: str) -> HTTPException:
 
 @router.delete(
     "/projects/{name}/auth-methods/{method_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[*require_edit, Depends(action_logging("openfn.revoke_auth_method"))],
 )
 def revoke_auth_method(
     name: ProjectName, method_id: MethodId, conn: ConnDep, perms: PermissionsDep
-) -> None:
+) -> RevokedAuthMethod:
     """Revoke a method: requests carrying it are refused from now on.
 
-    As in OpenFn, an inbox without active methods takes every request: revoking the last one
-    opens it (add the new method first when rotating).
+    Revoking the last one leaves the inbox closed (it refuses every request) until a method is
+    added or someone opens it: ``POST /projects/{name}/inbox/open``.
     """
     perms.require_manage(name)
     _existing_project(conn, name)
@@ -171,3 +173,33 @@ def revoke_auth_method(
             status.HTTP_404_NOT_FOUND, f"Project {name!r} has no active auth method {method_id}"
         )
     conn.commit()
+    state = auth_methods.inbox_state(conn, name) or "open"
+    message = (
+        "the inbox stays closed: it refuses every request until a method is added, or until "
+        f"someone opens it to anyone with its URL (POST /openfn/api/v1/projects/{name}/inbox/open "
+        f"or `openfn-airflow auth open {name}`)"
+        if state == "closed"
+        else "requests need one of the inbox's active methods"
+    )
+    return RevokedAuthMethod(id=method_id, inbox=state, message=message)
+
+
+@router.post(
+    "/projects/{name}/inbox/open",
+    dependencies=[*require_edit, Depends(action_logging("openfn.open_inbox"))],
+    responses={409: {"description": "The inbox has active auth methods: revoke them first."}},
+)
+def open_inbox(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> OpenedInbox:
+    """Open an inbox whose methods were all revoked: anyone with its URL can send again."""
+    perms.require_manage(name)
+    _existing_project(conn, name)
+    if not auth_methods.open_inbox(conn, name):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"the inbox of {name!r} has active auth methods, which would still be checked: "
+            "revoke them first",
+        )
+    conn.commit()
+    return OpenedInbox(
+        project=name, inbox="open", message="the inbox is open: anyone with its URL can send"
+    )

@@ -17,7 +17,7 @@ def inbox_id(conn) -> str:
     return row.fetchone()["id"]
 
 
-def test_an_api_key_added_by_an_editor_opens_the_inbox_until_revoked(admin, editor, registry):
+def test_an_api_key_added_by_an_editor_protects_the_inbox(admin, editor, registry):
     inbox = f"/openfn/inbox/{inbox_id(registry)}"
     registry.commit()
     assert admin.post(inbox, json={"form": "intake"}).status_code == 202  # no methods: open
@@ -41,7 +41,8 @@ def test_an_api_key_added_by_an_editor_opens_the_inbox_until_revoked(admin, edit
     assert [item["id"] for item in listed] == [method["id"], second["method"]["id"]]
     assert key not in editor.get(METHODS).text  # the secret is shown once, never listed
 
-    assert editor.delete(f"{METHODS}/{method['id']}").status_code == 204
+    revoked_one = editor.delete(f"{METHODS}/{method['id']}")
+    assert revoked_one.status_code == 200 and revoked_one.json()["inbox"] == "protected"
     assert admin.post(inbox, headers={"x-api-key": key}, **anonymous_post).status_code == 404
     assert admin.post(inbox, headers={"x-api-key": second["secret"]}, **anonymous_post).is_success
     assert editor.delete(f"{METHODS}/{method['id']}").status_code == 404  # already revoked
@@ -94,3 +95,48 @@ def test_viewers_read_the_methods_but_cannot_change_them(admin, viewer, anonymou
     )
     assert cross_site.status_code in (401, 403)
     assert [item["id"] for item in admin.get(METHODS).json()["items"]] == [method_id]
+
+
+def test_revoking_the_last_method_keeps_the_inbox_closed_until_an_editor_opens_it(
+    admin, editor, viewer, registry
+):
+    inbox = f"/openfn/inbox/{inbox_id(registry)}"
+    registry.commit()
+    assert editor.get(METHODS).json()["inbox"] == "open"  # a new project: open, as in OpenFn
+    created = editor.post(METHODS, json={"kind": "api_key"}).json()
+    assert editor.get(METHODS).json()["inbox"] == "protected"
+    assert editor.post(f"{API}/projects/core/inbox/open").status_code == 409  # a method is active
+
+    revoked = editor.delete(f"{METHODS}/{created['method']['id']}")
+
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["inbox"] == "closed"
+    assert "/projects/core/inbox/open" in revoked.json()["message"]
+    assert editor.get(METHODS).json()["inbox"] == "closed"
+    assert admin.post(inbox, json={"form": "intake"}).status_code == 401
+    assert (
+        admin.post(
+            inbox, json={"form": "intake"}, headers={"x-api-key": created["secret"]}
+        ).status_code
+        == 401
+    )
+
+    assert viewer.post(f"{API}/projects/core/inbox/open").status_code in (403, 404)
+    assert admin.post(inbox, json={"form": "intake"}).status_code == 401
+    opened = editor.post(f"{API}/projects/core/inbox/open")
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["inbox"] == "open"
+    assert admin.post(inbox, json={"form": "intake"}).status_code == 202
+    registry.rollback()
+    audit = registry.execute("SELECT count(*) AS n FROM log WHERE event = 'openfn.open_inbox'")
+    assert audit.fetchone()["n"] >= 1
+
+
+def test_a_basic_auth_method_shows_no_part_of_its_password(admin, registry):
+    password = "battery-Xy7!"
+    created = admin.post(METHODS, json={"kind": "basic", "username": "odk", "password": password})
+    key = admin.post(METHODS, json={"kind": "api_key"}).json()["secret"]
+    assert created.json()["method"]["secret_hint"] is None
+    listed = admin.get(METHODS)
+    assert [m["secret_hint"] for m in listed.json()["items"]] == [None, key[-4:]]
+    assert "Xy7!" not in listed.text and "y7!" not in listed.text
