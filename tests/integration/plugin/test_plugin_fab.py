@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from cluster import VENV_BIN, Cluster, wait_for
+from cluster import wait_for
+from fab_helpers import FAB, FabServer, airflow, client_for, create_user
 from plugin_helpers import API
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
 DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-FAB = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ROLES = {"fab-admin": "Admin", "fab-user": "User", "fab-viewer": "Viewer"}
 
 READS = [
@@ -41,30 +40,6 @@ WRITES = [
 ]
 
 
-class FabServer(Cluster):
-    """Only the api-server, with the FAB auth manager."""
-
-    def start(self, timeout: float = 180) -> FabServer:
-        self._spawn("api-server", "api-server", "--port", str(self.port))
-        try:
-            self.wait_healthy(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-
-def airflow(server: Cluster, *args: str) -> None:
-    done = subprocess.run(
-        [str(VENV_BIN / "airflow"), *args],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def fab(tmp_path_factory, sqlalchemy_url) -> Iterator[tuple[FabServer, dict[str, str]]]:
     server = FabServer(
@@ -77,41 +52,12 @@ def fab(tmp_path_factory, sqlalchemy_url) -> Iterator[tuple[FabServer, dict[str,
     airflow(server, "fab-db", "migrate")
     passwords = {user: secrets.token_urlsafe(12) for user in ROLES}
     for user, role in ROLES.items():
-        airflow(
-            server,
-            "users",
-            "create",
-            "--username",
-            user,
-            f"--password={passwords[user]}",  # one argument even when it starts with "-"
-            "--role",
-            role,
-            "--email",
-            f"{user}@example.org",
-            "--firstname",
-            user,
-            "--lastname",
-            "Test",
-        )
+        create_user(server, user, passwords[user], role)
     server.start()
     try:
         yield server, passwords
     finally:
         server.stop()
-
-
-def client_for(fab, user: str | None) -> httpx.Client:
-    server, passwords = fab
-    headers = {}
-    if user is not None:
-        answer = httpx.post(
-            f"{server.url}/auth/token",
-            json={"username": user, "password": passwords[user]},
-            timeout=60,
-        )
-        assert answer.status_code == 201, answer.text
-        headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    return httpx.Client(base_url=server.url, headers=headers, timeout=60)
 
 
 def registry_synced(http: httpx.Client) -> bool:

@@ -1,0 +1,68 @@
+"""An api-server under the FAB auth manager, its users and roles, and clients signed in as them."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+from cluster import VENV_BIN, Cluster
+
+FAB = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+
+
+class FabServer(Cluster):
+    """Only the api-server, with the FAB auth manager."""
+
+    def start(self, timeout: float = 180) -> FabServer:
+        self._spawn("api-server", "api-server", "--port", str(self.port))
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+
+def airflow(server: Cluster, *args: str) -> None:
+    done = subprocess.run(
+        [str(VENV_BIN / "airflow"), *args],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def client_for(fab: tuple[Cluster, dict[str, str]], user: str | None) -> httpx.Client:
+    server, passwords = fab
+    headers = {}
+    if user is not None:
+        answer = httpx.post(
+            f"{server.url}/auth/token",
+            json={"username": user, "password": passwords[user]},
+            timeout=60,
+        )
+        assert answer.status_code == 201, answer.text
+        headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    return httpx.Client(base_url=server.url, headers=headers, timeout=60)
+
+
+def create_user(server: Cluster, user: str, password: str, role: str) -> None:
+    """``airflow users create`` a user with one role."""
+    airflow(
+        server,
+        "users",
+        "create",
+        "--username",
+        user,
+        f"--password={password}",  # one argument even when it starts with "-"
+        "--role",
+        role,
+        "--email",
+        f"{user}@example.org",
+        "--firstname",
+        user,
+        "--lastname",
+        "Test",
+    )
