@@ -25,7 +25,8 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
 
     Broken specs and jobs are left out here (``check_specs`` reports them); the DAGs are put in
     ``namespace`` (the calling DAG file's ``globals()``) so Airflow finds them. When two specs
-    share a project name, the first (in path order) keeps its DAGs.
+    share a project name, or jobs of two projects a DAG id (``a`` + ``b__x``, ``a__b`` + ``x``),
+    the first (in path order) keeps its DAGs; ``check_specs`` reports the others.
     """
     from airflow.sdk import get_parsing_context
 
@@ -51,7 +52,11 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
         if only is not None and not only.startswith(dag_id_for(project.name, "")):
             continue
         dags, _ = build_project_dags(project, only)
-        built.update(dags)
+        for dag_id, dag in dags.items():
+            if dag_id in built:
+                log.error("DAG %s of %s is another project's DAG id; ignored", dag_id, spec_path)
+                continue
+            built[dag_id] = dag
     if namespace is not None:
         namespace.update(built)
     return built

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from openfn_airflow.spec.loader import SPEC_NAMES, load_project_lenient
+from openfn_airflow.spec.models import job_dag_id
 from openfn_airflow.spec.problems import Problem, SpecError
 
 
@@ -33,8 +35,9 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
 
     Returns (spec path, problems) for each spec, an empty list of problems meaning valid. Specs
     that share a project name or an inbox id get a problem each, since their DAG ids or inbox
-    URLs would collide. A path that does not exist, or a folder without specs, is reported as
-    a problem of `path` itself.
+    URLs would collide; so do jobs of different projects with one DAG id (project ``a`` with
+    job ``b__x`` and project ``a__b`` with job ``x``), each naming the others. A path that
+    does not exist, or a folder without specs, is reported as a problem of `path` itself.
     """
     target = Path(path)
     if not target.exists():
@@ -67,6 +70,7 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
     results: list[tuple[Path, list[Problem]]] = []
     seen_names: dict[str, Path] = {}
     seen_inboxes: dict[str, Path] = {}
+    dag_owners: dict[str, list[_DagOwner]] = {}
     for spec in specs:
         try:
             project = load_project_lenient(spec)
@@ -74,6 +78,9 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
             results.append((spec, list(error.problems)))
             continue
         problems = list(project.problems)
+        for job in project.jobs:
+            owner = _DagOwner(spec, project.name, job, problems)
+            dag_owners.setdefault(job_dag_id(project.name, job), []).append(owner)
         if project.name in seen_names:
             problems.append(
                 Problem(
@@ -94,4 +101,40 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
                 )
             seen_inboxes.setdefault(project.inbox_id, spec)
         results.append((spec, problems))
+    for dag_id, owners in dag_owners.items():
+        _report_dag_id_collision(dag_id, owners)
     return results
+
+
+@dataclass(frozen=True)
+class _DagOwner:
+    """A job whose DAG id is taken, and the problem list of its spec."""
+
+    spec: Path
+    project: str
+    job: str
+    problems: list[Problem]
+
+    def __str__(self) -> str:
+        return f'job "{self.job}" of project "{self.project}"'
+
+
+def _report_dag_id_collision(dag_id: str, owners: list[_DagOwner]) -> None:
+    """Give each job of several projects that share ``dag_id`` a problem naming the others.
+
+    Specs sharing a project name are reported as such; their jobs are not counted again here.
+    """
+    if len({owner.project for owner in owners}) < 2:
+        return
+    for owner in owners:
+        others = ", ".join(
+            f"{other} ({other.spec})" for other in owners if other.project != owner.project
+        )
+        owner.problems.append(
+            Problem(
+                f"jobs.{owner.job}",
+                f"the DAG id {dag_id} of {owner} is also the DAG id of {others}",
+                "rename one of the jobs or projects: a DAG id is openfn__<project>__<job>, "
+                'so a "__" in a name can make two the same',
+            )
+        )

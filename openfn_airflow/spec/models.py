@@ -16,6 +16,11 @@ Runs = Literal["per-message", "batched"]
 ASSET_SCHEME = "openfn"
 
 
+def job_dag_id(project: str, job: str) -> str:
+    """The id of a job's DAG (``dags.factory.dag_id_for`` builds DAGs with the same)."""
+    return f"openfn__{project}__{job}"
+
+
 @dataclass(frozen=True)
 class Trigger:
     """What starts a job: a message filter, a cron schedule, or another job's success/failure."""

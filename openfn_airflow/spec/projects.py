@@ -9,7 +9,7 @@ from pathlib import Path
 from openfn_airflow.spec.chains import keep_chained
 from openfn_airflow.spec.fields import check_keys, check_name, describe, expect_mapping
 from openfn_airflow.spec.jobs import read_job
-from openfn_airflow.spec.models import Project
+from openfn_airflow.spec.models import Project, job_dag_id
 from openfn_airflow.spec.problems import Problems, SpecError, document_order
 from openfn_airflow.spec.references import Entries, check_references
 from openfn_airflow.spec.retention import read_retention
@@ -122,7 +122,7 @@ def _read_jobs(
         if not check_name(key, path, problems, "job"):
             continue
         entries.drafts[key] = draft = read_job(key, raw, root, path, problems)
-        if project and len(dag_id := f"openfn__{project}__{key}") > DAG_ID_MAX_LENGTH:
+        if project and len(dag_id := job_dag_id(project, key)) > DAG_ID_MAX_LENGTH:
             problems.add(
                 path,
                 f"the DAG id {dag_id} is longer than Airflow's {DAG_ID_MAX_LENGTH} characters",

@@ -63,3 +63,50 @@ def test_validate_path_reports_nothing_to_check(tmp_path):
         == "no project.yaml or project.yml under this folder"
     )
     assert validate_path(tmp_path / "nope")[0][1][0].message == "does not exist"
+
+
+def test_validate_path_flags_dag_ids_that_collide_across_projects(write_project, tmp_path):
+    # openfn__a__b__x either way: project "a" + job "b__x", project "a__b" + job "x".
+    first = write_project(
+        "project: a\njobs:\n  b__x: {file: jobs/x.py}\n  y: {file: jobs/x.py}\n",
+        files=["jobs/x.py"],
+        folder="one",
+    )
+    second = write_project(
+        "project: a__b\njobs:\n  x: {file: jobs/x.py}\n", files=["jobs/x.py"], folder="two"
+    )
+
+    results = dict(validate_path(tmp_path))
+
+    [mine] = results[first]
+    [theirs] = results[second]
+    assert (mine.location, theirs.location) == ("jobs.b__x", "jobs.x")
+    for problem, other in ((mine, second), (theirs, first)):
+        assert "openfn__a__b__x" in problem.message
+        assert 'job "b__x" of project "a"' in problem.message
+        assert 'job "x" of project "a__b"' in problem.message
+        assert str(other) in problem.message
+        assert "rename" in problem.hint and "__" in problem.hint
+
+
+def test_validate_path_flags_a_collision_once_per_spec_and_job(write_project, tmp_path):
+    specs = [
+        write_project(f"project: {name}\njobs:\n  {job}: {{file: j.py}}\n", ["j.py"], folder=name)
+        for name, job in (("a", "b__c__d"), ("a__b", "c__d"), ("a__b__c", "d"))
+    ]
+
+    results = dict(validate_path(tmp_path))
+
+    for spec in specs:
+        [problem] = results[spec]
+        assert "openfn__a__b__c__d" in problem.message
+        assert problem.message.count("also the DAG id of") == 1
+        # Each names the other two.
+        assert sum(str(other) in problem.message for other in specs if other != spec) == 2
+
+
+def test_validate_path_takes_projects_whose_dag_ids_differ(write_project, tmp_path):
+    one = write_project("project: a\njobs:\n  b__x: {file: j.py}\n", ["j.py"], folder="one")
+    two = write_project("project: a__b\njobs:\n  y: {file: j.py}\n", ["j.py"], folder="two")
+
+    assert dict(validate_path(tmp_path)) == {one: [], two: []}
