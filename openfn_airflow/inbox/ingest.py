@@ -21,9 +21,20 @@ from openfn_airflow.inbox.errors import InboxError
 from openfn_airflow.store import inbox as store
 from openfn_airflow.store.errors import StoreError
 
-# Never stored: the message's headers are shown to operators and passed to jobs.
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "x-api-key", "cookie", "webhook-signature"}
+# Never stored: the message's headers are shown to operators and passed to jobs. Senders name
+# their credential headers freely (X-Auth-Token, Private-Token, X-Hub-Signature-256), so any name
+# holding one of these words is left out, not only the headers the inbox itself reads.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+SECRET_HEADER_WORDS = (
+    "token",
+    "secret",
+    "key",
+    "auth",
+    "password",
+    "signature",
+    "session",
+    "credential",
+    "hmac",
 )
 IDEMPOTENCY_HEADERS = ("idempotency-key", "webhook-id")
 # Longer keys do not fit in the index that makes them unique (PostgreSQL: 2,704 bytes a row).
@@ -150,7 +161,7 @@ def _store(
     headers: dict[str, str],
 ) -> dict[str, Any]:
     key = next((headers[name] for name in IDEMPOTENCY_HEADERS if headers.get(name)), None)
-    kept = {name: value for name, value in headers.items() if name not in SECRET_HEADERS}
+    kept = {name: value for name, value in headers.items() if not carries_credentials(name)}
     for _ in range(3):
         row = _receive_message(
             conn,
@@ -177,6 +188,16 @@ def _store(
         if not conn.autocommit:
             conn.commit()
     raise InboxError(409, "idempotency_conflict", "this Idempotency-Key is in use; retry")
+
+
+def carries_credentials(name: str) -> bool:
+    """Tell whether a header (lower-case name) may carry a credential, so is never stored.
+
+    The idempotency key is none: it is kept, and read (for its own column) before this.
+    """
+    if name in IDEMPOTENCY_HEADERS:
+        return False
+    return name in SECRET_HEADERS or any(word in name for word in SECRET_HEADER_WORDS)
 
 
 def _receive_message(conn: psycopg.Connection[Any], **fields: Any) -> dict[str, Any]:

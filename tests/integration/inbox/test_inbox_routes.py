@@ -259,3 +259,49 @@ def test_a_connection_the_server_closed_is_replaced(client, autocommit):
 
     assert answer.status_code == 202, answer.text
     assert count(autocommit, "openfn_message") == 2
+
+
+CREDENTIAL_HEADERS = {
+    "X-Auth-Token": "tok-3f9a",
+    "X-Hub-Signature-256": "sha256=5d1c0ffee",
+    "Private-Token": "glpat-7h2k",
+    "X-Shopify-Access-Token": "shpat-91b",
+    "X-Api-Secret": "s3cr3t-ab",
+    "Api-Key": "k-77e1",
+    "X-Session-Id": "sess-4c2",
+    "X-Csrf-Token": "csrf-0d9",
+    "X-Password": "pw-51f",
+    "Proxy-Authorization": "Basic cHJveHk6cHc=",
+    "X-Forwarded-Authorization": "Bearer fwd-61a",
+    "Cookie": "sid=cookie-8e3",
+    "Set-Cookie": "sid=set-cookie-2b7",
+}
+
+
+def test_every_header_carrying_a_credential_is_left_out_of_the_message(client, autocommit):
+    answer = client.post(
+        URL,
+        json={"form": "patient"},
+        headers={
+            **CREDENTIAL_HEADERS,
+            "Idempotency-Key": "order-1",
+            "User-Agent": "clinic-app/2.1",
+            "X-Request-Id": "req-42",
+            "X-GitHub-Event": "push",
+            "Webhook-Timestamp": "1700000000",
+        },
+    )
+
+    assert answer.status_code == 202, answer.text
+    [message] = messages(autocommit)
+    stored = message["headers"]
+    assert not {name.lower() for name in CREDENTIAL_HEADERS} & set(stored), stored
+    for value in CREDENTIAL_HEADERS.values():
+        assert value not in str(stored)
+    assert stored["content-type"] == "application/json"
+    assert stored["user-agent"] == "clinic-app/2.1" and stored["x-request-id"] == "req-42"
+    assert stored["x-github-event"] == "push" and stored["webhook-timestamp"] == "1700000000"
+    # The idempotency key is no credential: kept, and it still makes a repeat a no-op.
+    assert stored["idempotency-key"] == "order-1"
+    again = client.post(URL, json={"form": "other"}, headers={"Idempotency-Key": "order-1"})
+    assert again.json() == answer.json() and count(autocommit, "openfn_message") == 1
