@@ -21,6 +21,7 @@ from openfn_airflow.dags.inputs import (
     unqueued_message_ids,
 )
 from openfn_airflow.runtime import ExitCode, RunResult, run_job
+from openfn_airflow.runtime.redaction import masker, redact, secret_values
 from openfn_airflow.store import runs
 from openfn_airflow.store.database import connect_patiently
 from openfn_airflow.store.errors import DatabaseUnavailable, StoreError
@@ -239,9 +240,14 @@ class OpenFnJobOperator(BaseOperator):
         self, conn, context: Any, ti: Any, run_input: RunInput, configuration: dict[str, Any] | None
     ) -> tuple[int, RunResult, Any]:
         """Run one input; return its ledger id, its result and the connection to go on with."""
+        # What is stored (and so shown, exported, handed to success / failure jobs) has the
+        # credential's values masked wherever they are; the job still gets the state as it is.
+        stored_state = redact(
+            run_input.initial_state, masker(secret_values(configuration) if configuration else [])
+        )
         if run_input.ledger_id is not None:  # claimed: already committed as running
             run_id = run_input.ledger_id
-            runs.set_initial_state(conn, run_id, run_input.initial_state)
+            runs.set_initial_state(conn, run_id, stored_state)
         else:
             run_id = runs.start_run(
                 conn,
@@ -254,7 +260,7 @@ class OpenFnJobOperator(BaseOperator):
                 task_id=ti.task_id,
                 try_number=ti.try_number,
                 map_index=getattr(ti, "map_index", -1),
-                initial_state=run_input.initial_state,
+                initial_state=stored_state,
                 retry_of=run_input.retry_of,
                 upstream_run_id=run_input.upstream_run_id,
                 bundle_version=bundle_version(context),

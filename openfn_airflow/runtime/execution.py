@@ -15,7 +15,7 @@ from .console import Console, capture
 from .exit_codes import ExitCode, status_for
 from .job_files import JobLoadError, checked_operations, load_job
 from .memory import memory_limit
-from .redaction import secret_values
+from .redaction import redact, secret_values
 from .run_context import RunContext, call, entered
 from .state import Operation, State, final_state, initial_state
 from .timeouts import call_with_timeout
@@ -34,7 +34,9 @@ class RunResult:
     exit_code: int
     status: str  # success | failed | killed | crashed
     log: str
-    final_state: dict[str, Any] | None  # without "configuration"; None unless the job finished
+    # Without "configuration", its values masked wherever the job put them; None unless the
+    # job finished.
+    final_state: dict[str, Any] | None
     error: str | None  # one line, for failures
     duration: float  # seconds
 
@@ -60,8 +62,8 @@ def run_job(
 ) -> RunResult:
     """Run a job file (or a list of operations) on ``state``; never raises.
 
-    ``configuration`` (the credential) is added to the state and its strings are masked in the
-    log. ``timeout`` in seconds stops the job (exit 2); so does using more than ``memory_limit_mb``
+    ``configuration`` (the credential) is added to the state the job sees; its strings are
+    masked (``***``) in the log and, at any depth and inside longer strings, in the final state. ``timeout`` in seconds stops the job (exit 2); so does using more than ``memory_limit_mb``
     MB of memory beyond what the process held when the job started (exit 134). ``console=False`` keeps everything the
     job prints out of the log and ``echo``; runtime lines (HTTP, errors, outcome) still show.
     ``test_mode`` answers every HTTP request with 200 ``{}`` without sending it; ``transport``
@@ -151,7 +153,7 @@ def _execute(
 def _finish(outcome: _Outcome, log: Console, started: float) -> _Outcome:
     assert outcome.state is not None
     try:
-        kept = final_state(outcome.state)
+        kept = redact(final_state(outcome.state), log.mask)
     except ValueError as error:  # a circular structure: nothing sensible to store
         message = f"The final state cannot be saved as JSON: {error}"
         log.runtime(message + "\nJob failed (exit 1)")

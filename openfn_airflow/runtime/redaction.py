@@ -45,6 +45,37 @@ def masker(secrets: list[str]) -> Callable[[str], str]:
     return lambda text: pattern.sub(MASK, text)
 
 
+def redact(value: Any, mask: Callable[[str], str]) -> Any:
+    """Return a JSON value with ``mask`` applied to every string in it, keys included.
+
+    For what is stored or handed on (a run's states): a job may copy a secret anywhere, under
+    any key, inside a longer string. The value is returned as is (not copied) when its JSON
+    text shows no secret, the common case; otherwise a copy, the caller's value unchanged.
+    Two keys that become equal once masked keep the later one's value.
+    """
+    if mask is _unchanged:
+        return value
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        return _redacted(value, mask)
+    # The JSON-escaped form of every secret is among the secrets: a miss here is a miss below.
+    return value if mask(text) == text else _redacted(value, mask)
+
+
+def _redacted(value: Any, mask: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {
+            (mask(key) if isinstance(key, str) else key): _redacted(item, mask)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redacted(item, mask) for item in value]
+    return value
+
+
 def _unchanged(text: str) -> str:
     return text
 
