@@ -40,6 +40,7 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery w
 # A whole value that is one variable reference: ${NAME}, ${NAME:?message}, ${NAME:-default}.
 REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[?-][^}]*)?\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
+PROXY_PORT = "${OPENFN_BIND:-127.0.0.1}:${OPENFN_HTTP_PORT:-8080}:8080"
 
 
 def _compose() -> dict:
@@ -134,11 +135,42 @@ def test_two_api_servers_behind_the_proxy():
     assert sorted(targets) == sorted(api_servers)
     proxy = services["api-proxy"]
     assert any("./docker/nginx.conf:" in volume for volume in proxy["volumes"])
-    assert proxy["ports"] == ["${OPENFN_HTTP_PORT:-8080}:8080"]
+    assert proxy["ports"] == [PROXY_PORT]
     published = [name for name, s in services.items() if s.get("ports")]
     assert published == ["api-proxy"], "only the proxy publishes a port"
     for name in api_servers:
         assert "--proxy-headers" in _command(services[name])
+
+
+def test_the_proxy_listens_on_localhost_unless_told_otherwise():
+    # Published on every address, the UI and the inbox would be open before any TLS terminator
+    # or firewall is set up: 127.0.0.1 until OPENFN_BIND says otherwise.
+    assert _services()["api-proxy"]["ports"] == [PROXY_PORT]
+    assert _env_example()["OPENFN_BIND"] == "127.0.0.1"
+    assert "OPENFN_BIND" in COMPOSE_FILE.read_text().split("x-openfn-image")[0]  # documented
+    readme = (ROOT / "README.md").read_text().split("## Running with docker-compose")[1]
+    assert "OPENFN_BIND" in readme.split("\n## ")[0]
+
+
+def _nginx_forwarded_proto() -> tuple[str, dict[str, str]]:
+    """The value nginx sends as X-Forwarded-Proto, and the map that sets it (if one does)."""
+    text = NGINX_CONF.read_text()
+    [value] = re.findall(r"^\s*proxy_set_header\s+X-Forwarded-Proto\s+(\S+);", text, re.M)
+    maps = {
+        target: dict(re.findall(r"^\s*(\S+)\s+(\S+);", body, re.M))
+        for source, target, body in re.findall(r"map\s+(\S+)\s+(\S+)\s*\{(.*?)\}", text, re.S)
+        if source == "$http_x_forwarded_proto"
+    }
+    return value, maps.get(value, {})
+
+
+def test_the_proxy_keeps_the_scheme_a_tls_terminator_in_front_sent():
+    # Behind a TLS terminator nginx sees plain http; Airflow (--proxy-headers) builds its links
+    # and redirects from X-Forwarded-Proto, so the terminator's "https" must pass through.
+    value, mapping = _nginx_forwarded_proto()
+    assert value != "$scheme", "X-Forwarded-Proto is always nginx's own scheme"
+    assert mapping.get("default") == "$http_x_forwarded_proto", mapping
+    assert mapping.get('""') == "$scheme", "without the header, nginx's own scheme"
 
 
 def test_every_airflow_component_is_there():
@@ -423,3 +455,13 @@ def test_the_cli_resolves_the_file_as_pyyaml_reads_it(compose_cli, tmp_path):
         _environment(resolved["airflow-api-server-1"])["AIRFLOW__API_AUTH__JWT_SECRET"]
         == _env_example()["AIRFLOW_JWT_SECRET"]
     )
+    # Compose v2 writes the port long-form, docker-compose 1.29 as "host_ip:published:target".
+    [port] = resolved["api-proxy"]["ports"]
+    if isinstance(port, dict):
+        assert (port["host_ip"], str(port["published"]), port["target"]) == (
+            "127.0.0.1",
+            "8080",
+            8080,
+        )
+    else:
+        assert port.removesuffix("/tcp") == "127.0.0.1:8080:8080"
