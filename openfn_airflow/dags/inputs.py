@@ -12,6 +12,7 @@ from typing import Any
 from openfn_airflow.store import messages, runs
 
 RUN_KEY_PREFIX = "run-"
+PURGED = "has no state left: its message passed its retention period and was deleted"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ def _upstream_input(conn, upstream_id: int | None, kind: str, project: str) -> R
     upstream = runs.get_run(conn, upstream_id) if upstream_id is not None else None
     if upstream is None or upstream["project"] != project:
         return RunInput(kind, None, problem=f"upstream run {upstream_id} was not found")
+    if runs.is_purged(upstream.get("initial_state")):
+        return RunInput(
+            kind, None, upstream_run_id=upstream_id, problem=f"upstream run {upstream_id} {PURGED}"
+        )
     if kind == "success":
         state = dict(upstream.get("final_state") or {})
     else:
@@ -176,6 +181,8 @@ def repeat_input(
     problem = None
     if previous.get("initial_state") is None:
         problem = f"run {run_id} never started, so there is no state to retry it with"
+    elif runs.is_purged(previous["initial_state"]):
+        problem = f"run {run_id} {PURGED}"
     return RunInput(
         previous.get("trigger") or "manual",
         previous.get("initial_state"),

@@ -27,6 +27,9 @@ from openfn_airflow.store.database import connect_patiently
 from openfn_airflow.store.errors import DatabaseUnavailable, StoreError
 
 FAILED_STATUSES = ("failed", "killed", "crashed", "lost")
+#: Where a run's log and states are shown: Airflow's task log points there and copies nothing of
+#: the job's log, which may hold message payload that retention could not reach in log files.
+RUN_PAGE = "/openfn/ui/runs/{run_id}"
 log = logging.getLogger(__name__)
 
 
@@ -166,13 +169,15 @@ class OpenFnJobOperator(BaseOperator):
                 run_id, result, conn = self._perform(conn, context, ti, run_input, configuration)
                 ledger_ids.append(run_id)
                 if result.exit_code != ExitCode.SUCCESS:
-                    failures.append(f"run {run_id}: exit {result.exit_code} ({result.error})")
+                    # Not the error itself: it may quote the message (a KeyError, a 422 body).
+                    failures.append(f"run {run_id}: {result.status}, exit {int(result.exit_code)}")
         finally:
             conn.close()  # and the task lock with it: a waiting attempt starts now
         if failures:
             raise AirflowFailException(
                 f"{len(failures)} of {len(ledger_ids)} OpenFn run(s) failed: "
                 + "; ".join(failures[:5])
+                + f" (their logs: {RUN_PAGE.format(run_id='<id>')})"
             )
         return ledger_ids
 
@@ -288,11 +293,15 @@ class OpenFnJobOperator(BaseOperator):
                 memory_limit_mb=job_memory_limit(),
                 console=self.console,
                 test_mode=self.test_mode,
-                echo=self.log.info,
+                # No echo: the job's log goes to the ledger only, where retention reaches it.
             )
         conn = self._record(conn, run_id, result)
         self.log.info(
-            "OpenFn run %s finished: %s (exit %s)", run_id, result.status, int(result.exit_code)
+            "OpenFn run %s finished: %s (exit %s); its log: %s",
+            run_id,
+            result.status,
+            int(result.exit_code),
+            RUN_PAGE.format(run_id=run_id),
         )
         return run_id, result, conn
 
@@ -322,7 +331,15 @@ class OpenFnJobOperator(BaseOperator):
             error = exc
         conn.rollback()
         problem = f"the run finished ({result.status}) but its record could not be saved: {error}"
-        self.log.error("OpenFn run %s: %s", run_id, problem)
+        # The database's words may quote the state (PostgreSQL's JSON errors do): they go to the
+        # run's log only.
+        self.log.error(
+            "OpenFn run %s finished (%s) but its record could not be saved (%s): see %s",
+            run_id,
+            result.status,
+            type(error).__name__,
+            RUN_PAGE.format(run_id=run_id),
+        )
         result.exit_code, result.status, result.error = ExitCode.NOT_SAVED, "crashed", problem
         result.final_state = None
         result.log = f"{result.log}\n{problem}\n"

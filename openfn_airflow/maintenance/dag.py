@@ -121,7 +121,8 @@ def _doc(projects: list[Project]) -> str:
         "",
         "- `delete_messages`, `delete_runs`: each project's messages and runs older than the "
         "periods of its spec (`retention:`), 5,000 per transaction. A deleted message's runs "
-        "stay, without their message.",
+        "stay (status, times, exit code, log), without their message and its payload: their "
+        'states become `{"purged": true}`.',
         "- `clean_airflow_tables`: `airflow db clean` over DAG runs, task instances, logs, XComs, "
         "jobs, ... older than `[openfn] airflow_retention_days` (default: the longest project "
         "period, at least 30 days).",

@@ -15,6 +15,14 @@ from openfn_airflow.store.queries import execute, fetch_all, fetch_one
 
 TRIGGERS = ("message", "cron", "success", "failure", "manual", "retry")
 STATUSES = ("pending", "running", "success", "failed", "killed", "crashed", "lost")
+#: What a run's initial and final state become when retention deletes its message: the states
+#: held the message's body and headers (sql/retention.sql writes it, as a literal).
+PURGED_STATE: dict[str, Any] = {"purged": True}
+
+
+def is_purged(state: Any) -> bool:
+    """Tell whether a stored state is the marker left by retention (``PURGED_STATE``)."""
+    return state == PURGED_STATE
 
 
 def _jsonb(value: Any) -> Jsonb | None:

@@ -7,7 +7,9 @@ SELECT now() - make_interval(secs => %(seconds)s) AS cutoff;
 
 -- claim_expired_messages --
 -- The index on (project, received_at DESC, id DESC), read backwards from the oldest. A message
--- still waiting for a delivery or for a batched job's run is kept until it has been processed.
+-- still waiting for a delivery or for a batched job's run is kept until it has been processed;
+-- one with a run still running too: that run's final state, written when it ends, would hold
+-- the payload after the purge of its states.
 SELECT m.id, m.received_at
 FROM openfn_message AS m
 WHERE m.project = %(project)s
@@ -21,12 +23,24 @@ WHERE m.project = %(project)s
       -- OFFSET 0: probe each message's runs through their index; as an anti-join the planner
       -- reads every run to find the (few) pending ones.
       SELECT 1 FROM openfn_run AS r
-      WHERE r.message_id = m.id AND r.status = 'pending'
+      WHERE r.message_id = m.id AND r.status IN ('pending', 'running')
       OFFSET 0
   )
 ORDER BY m.received_at, m.id
 LIMIT %(limit)s
 FOR UPDATE OF m SKIP LOCKED;
+
+-- purge_message_run_states --
+-- A message's payload goes with it: its runs' states hold its body and headers (the initial
+-- state, and final_state.references as a rule), also those of runs chained on its runs'
+-- success or failure, and of their retries, which carry its message_id too. The runs keep their
+-- status, times, exit code and log; a state that was never there (NULL) stays NULL. The marker
+-- is runs.PURGED_STATE.
+UPDATE openfn_run
+SET initial_state = CASE WHEN initial_state IS NULL THEN NULL ELSE '{"purged": true}'::jsonb END,
+    final_state = CASE WHEN final_state IS NULL THEN NULL ELSE '{"purged": true}'::jsonb END
+WHERE message_id = ANY(%(ids)s::bigint[])
+  AND (initial_state IS NOT NULL OR final_state IS NOT NULL);
 
 -- detach_runs_from_messages --
 -- The runs stay (until their own period); what ON DELETE SET NULL would do, counted.

@@ -30,11 +30,13 @@ WHERE id = %(run_id)s;
 
 -- get_cursor_state --
 -- OpenFn keeps a cursor only up to 50,000 bytes: a larger final state is not carried over,
--- the next run inherits the last one that fitted.
+-- the next run inherits the last one that fitted. A state purged with its message (retention)
+-- is no cursor either.
 SELECT final_state
 FROM openfn_run
 WHERE project = %(project)s AND job = %(job)s AND status = 'success'
   AND octet_length(final_state::text) <= 50000
+  AND final_state <> '{"purged": true}'::jsonb
 ORDER BY id DESC
 LIMIT 1;
 

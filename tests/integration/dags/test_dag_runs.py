@@ -84,13 +84,36 @@ def test_console_false_keeps_prints_out_of_every_log(core_dags, conn, clean_db, 
     assert "SECRET-CHATTER" not in task_log.out + task_log.err
 
 
-def test_console_true_reaches_the_airflow_task_log(core_dags, conn, clean_db, fake_api, capfd):
+def test_the_task_log_points_at_the_run_and_copies_nothing_of_its_log(
+    core_dags, conn, clean_db, fake_api, capfd
+):
+    # The job's log may quote the message; Airflow's log files are beyond retention's reach.
     message_id = make_message(conn, project="core", body={"form": "intake", "name": "Grace"})["id"]
     conn.commit()
     run_dag(core_dags, "intake", message_id=message_id)
+    [row] = ledger(conn, "intake")
+    assert "intake of Grace" in row["log"]
     task_log = capfd.readouterr()
-    assert "intake of Grace" in task_log.out + task_log.err
-    assert "s3cret-pa55" not in task_log.out + task_log.err
+    output = task_log.out + task_log.err
+    assert f"OpenFn run {row['id']} finished: success (exit 0)" in output
+    assert f"/openfn/ui/runs/{row['id']}" in output
+    assert "intake of Grace" not in output and "Grace" not in output
+    assert "s3cret-pa55" not in output
+
+
+def test_a_failed_task_names_its_runs_without_their_errors(
+    core_dags, conn, clean_db, fake_api, capfd
+):
+    message_id = make_message(conn, project="core", body={"form": "intake", "invalid": True})["id"]
+    conn.commit()
+    run_dag(core_dags, "intake", message_id=message_id)
+    [row] = ledger(conn, "intake")
+    assert row["exit_code"] == 1 and "422" in row["log"]
+    task_log = capfd.readouterr()
+    output = task_log.out + task_log.err
+    assert f"1 of 1 OpenFn run(s) failed: run {row['id']}: failed, exit 1" in output
+    # The error, quoting what the API answered, stays in the run's log.
+    assert "patient is invalid" in row["log"] and "patient is invalid" not in output
 
 
 def test_final_state_that_cannot_be_saved_is_exit_4(core_dags, conn, clean_db):

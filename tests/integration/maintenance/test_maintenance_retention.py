@@ -83,12 +83,74 @@ def test_expired_messages_go_with_deliveries_and_versions_and_their_runs_stay(
     kept = runs.get_run(conn, run)
     assert kept is not None and kept["message_id"] is None
     assert kept["log"] == "ran on the message"  # its log stays until the runs' own period
+    assert kept["status"] == "success" and kept["exit_code"] == 0
     assert counts["clinic"] == {
         "openfn_dispatch": 1,
         "openfn_message": 1,
         "openfn_message_version": 1,
         "openfn_run (message set to null)": 1,
+        "openfn_run (states purged)": 1,
     }
+
+
+def test_the_runs_of_an_expired_message_keep_nothing_of_its_payload(conn, clean_db, db_url):
+    body = {"patient": "Ada Lovelace"}
+    expired = old_message(conn, 100, body=body, headers={"x-case": "Ada Lovelace"})
+    state = {"data": body, "request": {"headers": {"x-case": "Ada Lovelace"}}, "references": []}
+    run = old_run(
+        conn,
+        10,
+        message_id=expired,
+        trigger="message",
+        initial_state=state,
+        final_state={"data": {"ok": 1}, "references": [body]},
+        log="done",
+    )
+    # chained on its success (the upstream's final state), and a failed retry (no final state)
+    chained = old_run(
+        conn,
+        10,
+        message_id=expired,
+        trigger="success",
+        upstream_run_id=run,
+        initial_state={"data": {"ok": 1}, "references": [body]},
+    )
+    retry = old_run(
+        conn,
+        5,
+        message_id=expired,
+        trigger="retry",
+        retry_of=run,
+        initial_state=state,
+        status="failed",
+        final_state=None,
+    )
+    other = old_run(conn, 10, trigger="manual", initial_state={"data": "Ada Lovelace"})
+    conn.commit()
+
+    counts = purge_expired("messages", {"clinic": 90 * DAY}, url=db_url)
+
+    assert counts["clinic"]["openfn_run (states purged)"] == 3
+    for run_id in (run, chained, retry):
+        row = runs.get_run(conn, run_id)
+        assert row["initial_state"] == runs.PURGED_STATE, row
+        assert "Ada" not in str(row)
+    assert runs.get_run(conn, run)["final_state"] == runs.PURGED_STATE
+    assert runs.get_run(conn, retry)["final_state"] is None  # the retry never finished
+    assert runs.get_run(conn, retry)["status"] == "failed"
+    # a run that was not of the message keeps its state
+    assert runs.get_run(conn, other)["initial_state"] == {"data": "Ada Lovelace"}
+
+
+def test_a_message_with_a_run_still_running_stays(conn, clean_db, db_url):
+    message = old_message(conn, 100)
+    make_run(conn, project="clinic", trigger="message", message_id=message)  # running
+    conn.commit()
+
+    purge_expired("messages", {"clinic": 90 * DAY}, url=db_url)
+
+    # its final state, written when it ends, would hold the payload after the purge
+    assert message_exists(conn, message)
 
 
 def test_messages_within_the_period_and_messages_still_waiting_stay(conn, clean_db, db_url):
