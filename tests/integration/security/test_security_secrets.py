@@ -171,7 +171,8 @@ def test_secrets_reach_no_audit_log_row(admin, secrets_used, project):
     # Bulk actions are audited too: their rows must not copy a request's credentials either.
     assert admin.post(f"{API}/messages/reprocess", json={"dry_run": True}).status_code == 200
     method_id = admin.get(f"{API}/projects/{PROJECT}/auth-methods").json()["items"][0]["id"]
-    assert admin.delete(f"{API}/projects/{PROJECT}/auth-methods/{method_id}").status_code == 204
+    # 200: the answer says whether the inbox stays closed (revoking the last method).
+    assert admin.delete(f"{API}/projects/{PROJECT}/auth-methods/{method_id}").status_code == 200
 
     rows = project.execute("SELECT event, extra FROM log WHERE event LIKE 'openfn.%%'").fetchall()
 
@@ -183,3 +184,68 @@ def test_secrets_reach_no_audit_log_row(admin, secrets_used, project):
         assert _leaks(str(row["extra"]), secrets_used) == [], row
     everything = project.execute("SELECT string_agg(coalesce(extra, ''), ' ') AS t FROM log")
     assert _leaks(everything.fetchone()["t"] or "", secrets_used) == []
+
+
+JOB_SECRET = "s3cret-pa55"  # the fake_api connection's password (tests/integration/conftest.py)
+LEAKY_SPEC = """\
+project: leaky
+jobs:
+  copy:
+    file: jobs/copy.py
+    credential: fake_api
+"""
+# A job that copies its credential where a job would: under another key, into a header value.
+COPY_JOB = """\
+from openfn_airflow.runtime import fn
+
+
+def copy(state):
+    secret = state["configuration"]["password"]
+    print(f"calling with Bearer {secret}")
+    return {**state, "x": {"token": secret}, "headers": {"Authorization": f"Bearer {secret}"}}
+
+
+operations = [fn(copy)]
+"""
+
+
+def test_a_job_credential_copied_into_its_state_is_in_no_answer_or_page(
+    airflow_app, admin, viewer, project, fake_api, tmp_path
+):
+    import shutil
+    from pathlib import Path
+
+    from factories import serialize_dags
+    from fastapi.testclient import TestClient
+    from security_helpers import token
+
+    from openfn_airflow.inbox import registry as inbox_registry
+
+    repo = Path(__file__).resolve().parents[3]
+    shutil.copy2(repo / "dags" / "openfn_jobs.py", tmp_path)
+    (tmp_path / "leaky" / "jobs").mkdir(parents=True)
+    (tmp_path / "leaky" / "project.yaml").write_text(LEAKY_SPEC)
+    (tmp_path / "leaky" / "jobs" / "copy.py").write_text(COPY_JOB)
+    inbox_registry.sync_projects(project, tmp_path, prune=False)
+    serialize_dags(tmp_path, "openfn_jobs.py")["openfn__leaky__copy"].test(
+        run_conf={"state": {"note": f"Bearer {JOB_SECRET}"}}
+    )
+    [run] = project.execute("SELECT id, status FROM openfn_run WHERE project = 'leaky'").fetchall()
+    assert run["status"] == "success"
+
+    shown = admin.get(f"{API}/runs/{run['id']}")
+    assert shown.status_code == 200 and shown.json()["final_state"]["x"] == {"token": "***"}
+    browser = TestClient(airflow_app, cookies={"_token": token(airflow_app, "admin")})
+    secrets = {
+        "job password": JOB_SECRET,
+        "job basic header": base64.b64encode(f"openfn:{JOB_SECRET}".encode()).decode(),
+    }
+    for answer in (
+        shown,
+        viewer.get(f"{API}/runs/{run['id']}"),
+        admin.get(f"{API}/runs", params={"project": "leaky"}),
+        admin.get(f"{API}/runs.csv", params={"project": "leaky"}),
+        browser.get(f"/openfn/ui/runs/{run['id']}"),
+    ):
+        assert answer.status_code == 200, (answer.request.url, answer.text[:300])
+        assert _leaks(answer.text, secrets) == [], answer.request.url
