@@ -57,3 +57,20 @@ def test_the_cron_cursor_skips_a_purged_state(conn, clean_db, db_url):
     purged_run(conn, db_url, status="success")
 
     assert runs.get_cursor_state(conn, "p", "j") == {"cursor": 41}
+
+
+def test_a_run_on_a_message_is_never_the_cron_cursor(conn, clean_db):
+    # Cron runs carry their cursor on for ever: a message's payload must not ride along.
+    make_run(conn, project="p", job="j", trigger="cron", final_state={"cursor": 7})
+    message = make_message(conn, project="p", body={"name": "Ada"})["id"]
+    make_run(
+        conn,
+        project="p",
+        job="j",
+        trigger="manual",
+        message_id=message,
+        final_state={"data": {"name": "Ada"}},
+    )
+    conn.commit()
+
+    assert runs.get_cursor_state(conn, "p", "j") == {"cursor": 7}

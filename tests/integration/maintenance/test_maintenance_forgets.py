@@ -122,7 +122,7 @@ def test_a_message_past_its_period_leaves_no_trace_of_its_payload(cluster, conn,
     dump = subprocess.run(
         ["pg_dump", "--dbname", db_url], capture_output=True, text=True, check=True
     ).stdout
-    assert f"{answer.json()['message_id']}" in dump and printed in dump  # it did dump the runs
+    assert printed in dump  # the runs' logs are in it: it is the database they were written to
     assert payload not in dump, [line[:300] for line in dump.splitlines() if payload in line]
     logs = cluster.home / "logs"
     assert any(logs.rglob("attempt=*.log")), "no task log was written"
