@@ -42,6 +42,7 @@ def settings(
             listed=list(listed.values()),
         )
     usage = api.get_usage(choice.current, conn, perms)
+    listing = api.list_auth_methods(choice.current, conn, perms)
     # Changing this project's inbox needs edit access to every one of its DAGs.
     access = replace(access, may_edit=perms.may_manage(choice.current))
     return render(
@@ -52,7 +53,8 @@ def settings(
         projects=choice,
         project=listed.get(choice.current),
         listed=list(listed.values()),
-        methods=api.list_auth_methods(choice.current, conn, perms).items,
+        methods=listing.items,
+        inbox_state=listing.inbox,
         usage=usage,
         chart=usage_chart(usage.days),
     )

@@ -399,8 +399,46 @@ def test_admin_manages_inbox_auth_methods(browser: Any, server: ApiServer) -> No
 
     frame.locator("[data-action=revoke]").first.click()
     assert "will be refused from now on" in confirm(frame)
-    frame.locator("text=revoked").first.wait_for()
+    rows(frame, "auth-methods").locator("text=revoked").first.wait_for()
     assert frame.locator("[data-action=revoke]").count() == 1
+    basic_row = rows(frame, "auth-methods").filter(has_text="odk")
+    assert "…" not in basic_row.inner_text()  # no part of a password is shown
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_revokes_the_last_method_and_opens_the_inbox_after_a_confirmation(
+    browser: Any, server: ApiServer, mode: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    frame.get_by_role("link", name="Project settings").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/settings"))
+    frame.get_by_role("button", name="Add API key").click()
+    frame.locator("#new-secret").wait_for(state="visible")
+    assert frame.locator("[data-inbox-state=protected]").is_visible()
+
+    revoke = frame.locator("[data-action=revoke]")
+    while (active := revoke.count()) > 1:
+        revoke.first.click()
+        confirm(frame)
+        expect(revoke).to_have_count(active - 1)
+    frame.locator("[data-action=revoke]").first.click()
+    assert "the inbox will be closed" in confirm(frame)
+    frame.locator("[data-inbox-state=closed]").wait_for()
+    shot(page, "settings-closed", mode)
+
+    frame.locator("[data-action=open-inbox]").click()
+    said = confirm(frame)
+    assert "anyone with its URL can send" in said
+    frame.locator("[data-inbox-state=open]").wait_for()
+    assert (
+        "Open: anyone with the URL can send."
+        in frame.locator("[data-inbox-state=open]").inner_text()
+    )
+    shot(page, "settings-open", mode)
     page.context.close()
 
 
