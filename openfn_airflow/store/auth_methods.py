@@ -6,13 +6,14 @@ caller owns the transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
 import psycopg
 
 from openfn_airflow.store.queries import execute, fetch_all, fetch_one
 
 KINDS = ("api_key", "basic", "webhook")
+InboxState = Literal["open", "protected", "closed"]
 
 
 def add_auth_method(
@@ -52,10 +53,10 @@ def revoke_auth_method(conn: psycopg.Connection[Any], project: str, method_id: i
     return fetch_one(conn, "revoke_auth_method", project=project, method_id=method_id) is not None
 
 
-def inbox_state(conn: psycopg.Connection[Any], project: str) -> str | None:
+def inbox_state(conn: psycopg.Connection[Any], project: str) -> InboxState | None:
     """Return ``open``, ``protected`` (an active method) or ``closed``; None: no such project."""
     row = fetch_one(conn, "get_inbox_state", project=project)
-    return None if row is None else row["state"]
+    return None if row is None else cast(InboxState, row["state"])
 
 
 def open_inbox(conn: psycopg.Connection[Any], project: str) -> bool:
