@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
+import typing
 from collections.abc import Callable
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Request
 from fastapi import Path as FastAPIPath
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
@@ -54,6 +58,41 @@ class Filters(BaseModel):
             if any(isinstance(text, str) and "\x00" in text for text in texts):
                 raise ValueError(f"{name} holds a NUL character")
         return self
+
+
+def _takes_many(annotation: Any) -> bool:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_many(arg) for arg in typing.get_args(annotation))
+    return typing.get_origin(annotation) is list
+
+
+def single_values(model: type[BaseModel]) -> Any:
+    """A route dependency refusing (422) a query parameter given twice that ``model`` takes once.
+
+    FastAPI keeps the last of repeated values (``?q=a&q=b`` searched for ``b`` only): a filter
+    the caller did not mean, silently.
+    """
+    many = {
+        field.alias or name
+        for name, field in model.model_fields.items()
+        if _takes_many(field.annotation)
+    }
+
+    def refuse_repeats(request: Request) -> None:
+        repeated = sorted(
+            key
+            for key in set(request.query_params.keys())
+            if key not in many and len(request.query_params.getlist(key)) > 1
+        )
+        if repeated:
+            raise RequestValidationError(
+                [
+                    {"type": "value_error", "loc": ("query", key), "msg": f"{key} is given twice"}
+                    for key in repeated
+                ]
+            )
+
+    return Depends(refuse_repeats)
 
 
 def parse_time(value: str | None, now: dt.datetime) -> dt.datetime | None:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from openfn_airflow.plugin.deps import ConnDep
-from openfn_airflow.plugin.models.common import Filters, utcnow
+from openfn_airflow.plugin.models.common import Filters, single_values, utcnow
 from openfn_airflow.plugin.permissions import PermissionsDep
 from openfn_airflow.store import projects, registry
 
@@ -109,7 +109,7 @@ class JobList(BaseModel):
     total: int
 
 
-@router.get("/jobs")
+@router.get("/jobs", dependencies=[single_values(JobQuery)])
 def list_jobs(
     filters: Annotated[JobQuery, Query()], conn: ConnDep, perms: PermissionsDep
 ) -> JobList:

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
-from openfn_airflow.plugin.models.common import Page, PathId, counted, utcnow
+from openfn_airflow.plugin.models.common import Page, PathId, counted, single_values, utcnow
 from openfn_airflow.plugin.models.messages import (
     Dispatch,
     EditResult,
@@ -56,7 +56,7 @@ def _bad_filter(exc: UnknownTrigger) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
 
 
-@router.get("/messages")
+@router.get("/messages", dependencies=[single_values(MessageListQuery)])
 def list_messages(
     filters: Annotated[MessageListQuery, Query()], conn: ConnDep, perms: PermissionsDep
 ) -> Page[MessageSummary]:
@@ -81,7 +81,11 @@ def list_messages(
     )
 
 
-@router.get("/messages.csv", response_class=StreamingResponse)
+@router.get(
+    "/messages.csv",
+    response_class=StreamingResponse,
+    dependencies=[single_values(MessageQuery)],
+)
 def export_messages(
     filters: Annotated[MessageQuery, Query()], perms: PermissionsDep
 ) -> StreamingResponse:

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
-from openfn_airflow.plugin.models.common import Page, PathId, counted, utcnow
+from openfn_airflow.plugin.models.common import Page, PathId, counted, single_values, utcnow
 from openfn_airflow.plugin.models.runs import (
     RetriedRun,
     RetryRequest,
@@ -34,7 +34,7 @@ MAX_RETRY = 1000
 router = APIRouter(tags=["runs"])
 
 
-@router.get("/runs")
+@router.get("/runs", dependencies=[single_values(RunListQuery)])
 def list_runs(
     filters: Annotated[RunListQuery, Query()], conn: ConnDep, perms: PermissionsDep
 ) -> Page[RunSummary]:
@@ -54,7 +54,7 @@ def list_runs(
     )
 
 
-@router.get("/runs.csv", response_class=StreamingResponse)
+@router.get("/runs.csv", response_class=StreamingResponse, dependencies=[single_values(RunQuery)])
 def export_runs(filters: Annotated[RunQuery, Query()], perms: PermissionsDep) -> StreamingResponse:
     """Download the filtered runs as CSV."""
     return csv_download(run_search.export_runs, perms.runs(filters.to_filter(utcnow())), "runs")

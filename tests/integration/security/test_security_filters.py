@@ -241,3 +241,17 @@ def test_the_pages_take_the_same_values(airflow_app, seeded, value):
         answer = browser.get(f"/openfn/ui/{path}", params=params)
         assert answer.status_code < 500, (path, params, answer.status_code)
         assert OTHER_BODY not in answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["messages", "messages.csv", "runs", "runs.csv", "jobs"], ids=lambda p: p
+)
+def test_a_filter_given_twice_is_refused_not_half_applied(admin, seeded, path):
+    answer = admin.get(f"{API}/{path}?q=zulu&q=whiskey&project={PROJECT}")
+    assert answer.status_code == 422, answer.text
+    assert "q is given twice" in answer.text
+
+
+def test_a_list_filter_may_be_given_many_times(admin, seeded):
+    answer = admin.get(f"{API}/runs?status=failed&status=success&after=all&project={PROJECT}")
+    assert answer.status_code == 200 and len(answer.json()["items"]) == 2, answer.text
