@@ -539,7 +539,7 @@ const OpenFn = (function () {
     const status = document.getElementById("action-status");
     const ok = await confirmDialog("Revoke auth method",
       `<p>Requests carrying method <strong>#${escapeHtml(button.dataset.id)}</strong> (${escapeHtml(button.dataset.label)}) will be refused from now on.</p>` +
-      (button.dataset.last === "1" ? `<p class="note warning">It is the last active method: the inbox will accept every request without credentials.</p>` : ""),
+      (button.dataset.last === "1" ? `<p class="note warning">It is the last active method: the inbox will be closed and refuse every request until you add a method or open it to anyone.</p>` : ""),
       "Revoke", true);
     if (!ok) return;
     try {
@@ -547,6 +547,22 @@ const OpenFn = (function () {
       location.reload();
     } catch (error) {
       show(status, "error", `Could not revoke: ${error.message}`);
+    }
+  }
+
+  async function openInbox() {
+    const status = document.getElementById("action-status");
+    const project = document.body.dataset.project;
+    const ok = await confirmDialog("Open the inbox to anyone",
+      `<p>The inbox of <strong>${escapeHtml(project)}</strong> will take every request without credentials: anyone with its URL can send messages, and they start its jobs.</p>` +
+      `<p class="muted small">To protect it instead, add an API key or a basic-auth user.</p>`,
+      "Open the inbox", true);
+    if (!ok) return;
+    try {
+      await api("POST", `/projects/${encodeURIComponent(project)}/inbox/open`);
+      location.reload();
+    } catch (error) {
+      show(status, "error", `Could not open the inbox: ${error.message}`);
     }
   }
 
@@ -597,6 +613,7 @@ const OpenFn = (function () {
       else if (action === "run-now") runNow(button);
       else if (action === "add-api-key") addMethod("api_key", null);
       else if (action === "revoke") revoke(button);
+      else if (action === "open-inbox") openInbox();
       else if (action === "reveal") {
         const target = document.getElementById(button.dataset.target);
         const hidden = target.dataset.masked === "1";
