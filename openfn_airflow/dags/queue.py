@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from openfn_airflow.dags.factory import dag_id_for
 
+def dag_runs_in_flight(session: Any, dag_ids: Sequence[str]) -> dict[str, int]:
+    """Return how many DAG runs of these job DAGs are ``queued`` and ``running``.
 
-def dag_runs_in_flight(session: Any, project: str) -> dict[str, int]:
-    """Return how many DAG runs of the project's job DAGs are ``queued`` and ``running``."""
+    By the project's own DAG ids, not a prefix: ``openfn__a__`` also starts project
+    ``a__b``'s DAG ids.
+    """
     from airflow.models.dagrun import DagRun
     from airflow.utils.state import DagRunState
     from sqlalchemy import func, select
 
-    prefix = dag_id_for(project, "")
+    if not dag_ids:
+        return {"queued": 0, "running": 0}
     rows = session.execute(
         select(DagRun.state, func.count())
         .where(
-            DagRun.dag_id.startswith(prefix, autoescape=True),
+            DagRun.dag_id.in_(list(dag_ids)),
             DagRun.state.in_([DagRunState.QUEUED, DagRunState.RUNNING]),
         )
         .group_by(DagRun.state)

@@ -7,7 +7,7 @@ DEFAULT_GITHUB_WEBHOOK_CONN_ID = "openfn_github_webhook"
 
 
 def max_body_bytes() -> int:
-    """``[openfn] inbox_max_body_bytes``: the largest body (also once decompressed)."""
+    """``[openfn] inbox_max_body_bytes``: the largest body (also once decompressed, and as JSON)."""
     from airflow.configuration import conf
 
     return conf.getint("openfn", "inbox_max_body_bytes", fallback=DEFAULT_MAX_BODY_BYTES)

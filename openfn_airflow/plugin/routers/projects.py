@@ -78,7 +78,7 @@ def get_usage(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> Projec
     unfinished = usage.unfinished_runs(conn, name)
     undispatched = usage.undispatched(conn, name)
     with create_session() as session:
-        dag_runs = dag_runs_in_flight(session, name)
+        dag_runs = dag_runs_in_flight(session, perms.project_dags(name))
     days = [first + dt.timedelta(days=offset) for offset in range(USAGE_DAYS)]
     return ProjectUsage(
         project=name,
