@@ -66,6 +66,14 @@ class Job:
     owner: str | None = None
     description: str | None = None
     tags: tuple[str, ...] = ()
+    #: Exact adaptor packages of a JavaScript job, e.g. ``("@openfn/language-http@7.2.10",)``;
+    #: ``@latest`` is resolved when the spec is loaded. Empty for Python jobs.
+    adaptors: tuple[str, ...] = ()
+
+    @property
+    def language(self) -> str:
+        """``javascript`` for a ``.js`` job file, else ``python``."""
+        return "javascript" if self.file.suffix in (".js", ".mjs") else "python"
 
 
 @dataclass(frozen=True)
