@@ -45,10 +45,12 @@ def start_run(
     retry_of: int | None = None,
     upstream_run_id: int | None = None,
     bundle_version: str | None = None,
+    ran_with: str | None = None,
 ) -> int:
     """Record a run as started now (status ``running``) and return its id.
 
     ``initial_state`` must already be without ``configuration``: credentials are never stored.
+    ``ran_with`` names what runs it (``Session.ran_with``); None when no engine could start.
     """
     row = fetch_one(
         conn,
@@ -66,6 +68,7 @@ def start_run(
         retry_of=retry_of,
         upstream_run_id=upstream_run_id,
         bundle_version=bundle_version,
+        ran_with=ran_with,
     )
     assert row is not None
     return row["id"]
@@ -222,6 +225,15 @@ def claim_pending_runs(
     )
 
 
-def set_initial_state(conn: psycopg.Connection[Any], run_id: int, initial_state: Any) -> None:
-    """Record the initial state of a claimed run (without ``configuration``) as it starts."""
-    execute(conn, "set_initial_state", run_id=run_id, initial_state=_jsonb(initial_state))
+def set_initial_state(
+    conn: psycopg.Connection[Any], run_id: int, initial_state: Any, ran_with: str | None = None
+) -> None:
+    """Record the initial state of a claimed run (without ``configuration``) and what runs it,
+    as it starts."""
+    execute(
+        conn,
+        "set_initial_state",
+        run_id=run_id,
+        initial_state=_jsonb(initial_state),
+        ran_with=ran_with,
+    )

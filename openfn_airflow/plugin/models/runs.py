@@ -74,6 +74,11 @@ class RunSummary(BaseModel):
 class RunDetail(RunSummary):
     task_id: str | None
     exit_meaning: str | None = Field(description="What the exit code means.")
+    ran_with: str | None = Field(
+        None,
+        description="What ran it: Python, openfn-airflow and Airflow versions, or Node, "
+        "@openfn/runtime and adaptor versions; null when no engine started.",
+    )
     log: str
     initial_state: Any
     final_state: Any

@@ -3,12 +3,12 @@
 -- start_run --
 INSERT INTO openfn_run (
     project, job, trigger, message_id, dag_id, dag_run_id, task_id, try_number, map_index,
-    initial_state, retry_of, upstream_run_id, bundle_version, status, started_at
+    initial_state, retry_of, upstream_run_id, bundle_version, ran_with, status, started_at
 )
 VALUES (
     %(project)s, %(job)s, %(trigger)s, %(message_id)s, %(dag_id)s, %(dag_run_id)s, %(task_id)s,
     %(try_number)s, %(map_index)s, %(initial_state)s, %(retry_of)s, %(upstream_run_id)s,
-    %(bundle_version)s, 'running', now()
+    %(bundle_version)s, %(ran_with)s, 'running', now()
 )
 RETURNING id;
 
@@ -24,7 +24,7 @@ WHERE id = %(run_id)s;
 -- get_run --
 SELECT id, project, job, message_id, trigger, status, exit_code, started_at, finished_at,
        retry_of, upstream_run_id, dag_id, dag_run_id, task_id, try_number, map_index,
-       bundle_version, created_at, log, initial_state, final_state
+       bundle_version, created_at, ran_with, log, initial_state, final_state
 FROM openfn_run
 WHERE id = %(run_id)s;
 
@@ -132,4 +132,6 @@ RETURNING id, message_id;
 
 -- set_initial_state --
 -- A claimed run starts when its job does, not when its DAG run claimed it with the others.
-UPDATE openfn_run SET initial_state = %(initial_state)s, started_at = now() WHERE id = %(run_id)s;
+UPDATE openfn_run
+SET initial_state = %(initial_state)s, ran_with = %(ran_with)s, started_at = now()
+WHERE id = %(run_id)s;

@@ -160,7 +160,9 @@ CREATE TABLE openfn_run (
     -- delete an upstream run without touching the history of the runs it started.
     upstream_run_id bigint,
     bundle_version text,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- What ran it: the engine's versions (Python, Airflow; Node, @openfn/runtime, adaptors).
+    ran_with text
 );
 
 CREATE INDEX openfn_run_project_job_id_idx ON openfn_run (project, job, id DESC);

@@ -352,6 +352,18 @@ def test_a_run_links_to_the_newer_and_older_run_of_its_project(admin, registry):
     assert f'href="/openfn/ui/runs/{middle}" data-older' in page and "data-newer" not in page
 
 
+def test_a_run_says_what_ran_it_on_its_page_and_in_the_api(admin, registry):
+    ran_with = "Node v20.20.2, @openfn/runtime 1.9.5, @openfn/language-http@7.2.10"
+    run_id = make_run(registry, project="core", job="intake", status="success", ran_with=ran_with)
+    old = make_run(registry, project="core", job="intake", status="success")  # before 0008
+    registry.commit()
+    assert admin.get(f"{API}/runs/{run_id['id']}").json()["ran_with"] == ran_with
+    assert admin.get(f"{API}/runs/{old['id']}").json()["ran_with"] is None
+    page = admin.get(f"{UI}/runs/{run_id['id']}").text
+    assert f"<dt>Ran with</dt><dd data-ran-with>{ran_with}</dd>" in page
+    assert "Ran with" not in admin.get(f"{UI}/runs/{old['id']}").text
+
+
 # ---- Custom date ranges in Airflow's time zone --------------------------------------------------
 
 
