@@ -1,0 +1,322 @@
+"""Lightning exports: `workflows:` of `jobs:`, `triggers:` and `edges:` between them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from openfn_airflow.imports.adaptors import read_adaptor
+from openfn_airflow.imports.connections import Connections
+from openfn_airflow.imports.models import BadExport, ImportedJob, ImportedProject
+from openfn_airflow.imports.names import NameTable, project_name
+from openfn_airflow.imports.sources import Source
+
+_TOP_KEYS = ("name", "description", "credentials", "workflows", "globals")
+_WORKFLOW_KEYS = ("name", "jobs", "triggers", "edges", "concurrency", "enable_job_logs")
+_JOB_KEYS = ("name", "adaptor", "credential", "body", "enabled", "globals")
+_EDGE_KEYS = (
+    "source_trigger",
+    "source_job",
+    "target_job",
+    "condition_type",
+    "condition_label",
+    "condition_expression",
+    "enabled",
+)
+#: Lightning's default cron expression (lib/lightning/workflows/trigger.ex).
+_DEFAULT_CRON = "0 0 * * *"
+
+
+@dataclass
+class _Route:
+    """One edge into a job, as a trigger here (`spec`) or as the reason it cannot be one."""
+
+    edge: str
+    trigger_key: object = None  # what the trigger is looked up by in the NameTable
+    trigger_name: str = ""
+    spec: dict[str, object] | None = None
+    reason: str = ""
+    paused: bool = False  # the Lightning trigger is disabled
+    caveat: str = ""
+
+
+def read_lightning(data: dict, source: Source) -> ImportedProject:
+    """Turn a Lightning export into an import; every edge a trigger here cannot hold is noted."""
+    project = ImportedProject(
+        name=project_name(str(data.get("name") or source.default_name)),
+        source_format="Lightning",
+    )
+    _note_unknown(data, _TOP_KEYS, "the export's top-level", project, only_if_set=True)
+    connections = Connections()
+    for key, raw in _mapping(data.get("credentials"), "credentials").items():
+        label = raw.get("name") if isinstance(raw, dict) else None
+        connections.declare(str(key), str(label) if label else _credential_label(str(key)))
+    workflows = {str(k): _mapping(v, f"workflows.{k}") for k, v in data["workflows"].items()}
+    job_names = _name_jobs(workflows)
+    trigger_names = NameTable("trigger")
+    for key, workflow in workflows.items():
+        _read_workflow(key, workflow, source, job_names, trigger_names, connections, project)
+    webhooks = [name for name, spec in project.triggers.items() if spec.get("criteria") == {}]
+    if len(webhooks) > 1:
+        project.notes.append(
+            f"{len(webhooks)} workflows were started by their own webhook; here they share the "
+            f"project's one inbox, so every message starts all of them ({', '.join(webhooks)}): "
+            "give each of these triggers criteria that tell their messages apart"
+        )
+    project.connections = connections.all()
+    project.renamed = job_names.renamed + trigger_names.renamed + connections.names.renamed
+    return project
+
+
+def _name_jobs(workflows: dict[str, dict]) -> NameTable:
+    """Name every job; a job key used in two workflows is prefixed with its workflow's."""
+    keys = {
+        wf: [str(k) for k in _mapping(w.get("jobs"), f"workflows.{wf}.jobs")]
+        for wf, w in workflows.items()
+    }
+    used = Counter(key for job_keys in keys.values() for key in job_keys)
+    names = NameTable("job")
+    for workflow, job_keys in keys.items():
+        for key in job_keys:
+            wanted = key if used[key] == 1 else f"{workflow}-{key}"
+            names.add(wanted, key=(workflow, key), original=key)
+    return names
+
+
+def _read_workflow(
+    key: str,
+    workflow: dict,
+    source: Source,
+    job_names: NameTable,
+    trigger_names: NameTable,
+    connections: Connections,
+    project: ImportedProject,
+) -> None:
+    where = f"workflows.{key}"
+    _note_unknown(workflow, _WORKFLOW_KEYS, f"workflow {key}:", project)
+    jobs = _mapping(workflow.get("jobs"), f"{where}.jobs")
+    triggers = _mapping(workflow.get("triggers"), f"{where}.triggers")
+    edges = _mapping(workflow.get("edges"), f"{where}.edges")
+    incoming: dict[str, list[_Route]] = {str(job): [] for job in jobs}
+    for edge_key, raw in edges.items():
+        edge = _mapping(raw, f"{where}.edges.{edge_key}")
+        _note_unknown(edge, _EDGE_KEYS, f"edge {edge_key} of workflow {key}:", project)
+        target = str(edge.get("target_job"))
+        if target not in incoming:
+            project.notes.append(
+                f"edge {edge_key} of workflow {key} leads to {target}, which is not one of its "
+                "jobs: it is not carried over"
+            )
+            continue
+        route = _route(key, str(edge_key), edge, triggers, job_names, target, project.name)
+        incoming[target].append(route)
+    settings = _workflow_settings(key, workflow, project)
+    for job_key, raw in jobs.items():
+        job = _job(key, str(job_key), raw, source, job_names, connections, project)
+        job.settings.update(settings)
+        _connect(job, incoming[str(job_key)], trigger_names, project)
+        project.jobs.append(job)
+
+
+def _job(
+    workflow: str,
+    key: str,
+    raw: object,
+    source: Source,
+    job_names: NameTable,
+    connections: Connections,
+    project: ImportedProject,
+) -> ImportedJob:
+    where = f"workflows.{workflow}.jobs.{key}"
+    mapping = _mapping(raw, where)
+    name = job_names.get((workflow, key)) or key
+    adaptor = read_adaptor(mapping.get("adaptor"), name)
+    if adaptor.note:
+        project.notes.append(adaptor.note)
+    job = ImportedJob(name, where, source.code(mapping.get("body"), f"{where}.body"), adaptor.value)
+    credential = mapping.get("credential")
+    if credential:
+        job.credential = connections.use(str(credential), name, _credential_label(str(credential)))
+    if isinstance(mapping.get("enabled"), bool):
+        job.settings["enabled"] = mapping["enabled"]
+    if mapping.get("globals"):
+        project.notes.append(f"job {name}: its globals are not carried over")
+    _note_unknown(mapping, _JOB_KEYS, f"job {name}:", project)
+    return job
+
+
+def _route(
+    workflow: str,
+    edge_key: str,
+    edge: dict,
+    triggers: dict,
+    job_names: NameTable,
+    target: str,
+    project: str,
+) -> _Route:
+    """Say which trigger here the edge `edge_key` becomes, or why it cannot become one."""
+    route = _Route(edge=edge_key)
+    condition = edge.get("condition_type") or "always"
+    if edge.get("enabled") is False:
+        route.reason = "it is disabled in the export"
+        return route
+    if condition == "js_expression":
+        label = f" ({edge['condition_label']})" if edge.get("condition_label") else ""
+        expression = str(edge.get("condition_expression") or "").strip()
+        route.reason = (
+            f"its JavaScript condition{label} `{expression}` has no equivalent here "
+            "(a trigger here is a message filter, a cron schedule or a job's success or failure)"
+        )
+        return route
+    if edge.get("source_trigger") is not None:
+        trigger = str(edge["source_trigger"])
+        return _trigger_route(workflow, route, trigger, triggers, target, project)
+    source_job = job_names.get((workflow, str(edge.get("source_job"))))
+    if source_job is None:
+        route.reason = f"its source job {edge.get('source_job')} is not one of the workflow's jobs"
+        return route
+    if condition not in ("on_job_success", "on_job_failure", "always"):
+        route.reason = f"its condition {condition} is unknown"
+        return route
+    kind = "failure" if condition == "on_job_failure" else "success"
+    route.trigger_key = (kind, source_job)
+    route.trigger_name = f"{source_job}-{'succeeded' if kind == 'success' else 'failed'}"
+    route.spec = {kind: source_job}
+    if condition == "always":
+        route.caveat = (
+            f"its edge {edge_key} runs it 'always' after {source_job}; a trigger here follows "
+            f"one outcome, so it runs only when {source_job} succeeds. To also run it when "
+            f"{source_job} fails, add a second job with the same file: and trigger: "
+            f"{{failure: {source_job}}}"
+        )
+    return route
+
+
+def _trigger_route(
+    workflow: str, route: _Route, key: str, triggers: dict, target: str, project: str
+) -> _Route:
+    raw = triggers.get(key)
+    if not isinstance(raw, dict):
+        route.reason = f"its trigger {key} is not among the workflow's triggers"
+        return route
+    kind = raw.get("type") or key
+    route.trigger_key = (workflow, key)
+    route.trigger_name = f"{workflow}-{key}"
+    route.paused = raw.get("enabled") is False
+    caveats = []
+    if kind == "webhook":
+        # criteria {} is contained in every JSON body: the trigger matches every message.
+        route.spec = {"criteria": {}}
+        caveats.append(
+            "its webhook becomes a message filter matching every message of the project's "
+            f"inbox: send to the URL that `openfn-airflow inbox-url {project}` prints"
+        )
+        if raw.get("webhook_reply") not in (None, "before_start"):
+            caveats.append(
+                f"webhook_reply: {raw['webhook_reply']} is not carried over: the inbox answers "
+                "202 with the message id as soon as it stores the message"
+            )
+    elif kind == "cron":
+        expression = raw.get("cron_expression")
+        route.spec = {"cron": str(expression).strip() if expression else _DEFAULT_CRON}
+        if not expression:
+            caveats.append(
+                f"its cron trigger has no cron_expression; Lightning's default {_DEFAULT_CRON} is used"
+            )
+        cursor = raw.get("cron_cursor_job")
+        if cursor and str(cursor) != target:
+            caveats.append(
+                f"cron_cursor_job: {cursor} is not carried over: a cron job here starts from "
+                "its own last successful final state"
+            )
+    elif kind == "kafka":
+        config = raw.get("kafka_configuration") or {}
+        topics = ", ".join(map(str, config.get("topics") or [])) if isinstance(config, dict) else ""
+        route.reason = (
+            f"its Kafka trigger{f' (topics {topics})' if topics else ''} has no equivalent here: "
+            "have a consumer post the messages to the project's inbox and add a message filter"
+        )
+        return route
+    else:
+        route.reason = f"its trigger type {kind} is unknown"
+        return route
+    route.caveat = "; ".join(caveats)
+    return route
+
+
+def _connect(
+    job: ImportedJob, routes: list[_Route], trigger_names: NameTable, project: ImportedProject
+) -> None:
+    """Give `job` the trigger of its first usable edge (an enabled trigger's first), note the rest."""
+    if not routes:
+        project.notes.append(
+            f"job {job.name}: no edge leads to it in the export: it has no trigger here and runs "
+            "only by hand"
+        )
+        return
+    usable = sorted((r for r in routes if r.spec is not None), key=lambda r: r.paused)
+    for route in routes:
+        if route.spec is None:
+            project.notes.append(
+                f"job {job.name}: edge {route.edge} is not carried over: {route.reason}"
+            )
+    if not usable:
+        project.notes.append(f"job {job.name}: it has no trigger here and runs only by hand")
+        return
+    chosen = usable[0]
+    assert chosen.spec is not None
+    job.trigger = trigger_names.add(chosen.trigger_name, key=chosen.trigger_key)
+    project.triggers[job.trigger] = chosen.spec
+    if chosen.caveat:
+        project.notes.append(f"job {job.name}: {chosen.caveat}")
+    if chosen.paused:
+        job.settings["enabled"] = False
+        project.notes.append(
+            f"job {job.name}: its trigger is disabled in the export, so the job is written with "
+            "enabled: false (its DAG is paused)"
+        )
+    for other in usable[1:]:
+        project.notes.append(
+            f"job {job.name}: edge {other.edge} is not carried over: a job here has one trigger "
+            f"and it keeps {chosen.edge}; to run it on the other edge too, add a job with the "
+            "same file: and that trigger"
+        )
+
+
+def _workflow_settings(key: str, workflow: dict, project: ImportedProject) -> dict[str, object]:
+    settings: dict[str, object] = {}
+    concurrency = workflow.get("concurrency")
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency >= 1:
+        settings["concurrency"] = concurrency
+        project.notes.append(
+            f"workflow {key}: its concurrency {concurrency} is written on each of its jobs "
+            "(a limit per job here, not per workflow)"
+        )
+    if workflow.get("enable_job_logs") is False:
+        settings["console"] = False
+    return settings
+
+
+def _credential_label(key: str) -> str:
+    """Lightning keys credentials `owner|name` (or `owner-name`): the name is the useful part."""
+    return key.rsplit("|", 1)[-1]
+
+
+def _note_unknown(
+    mapping: dict,
+    known: tuple[str, ...],
+    what: str,
+    project: ImportedProject,
+    only_if_set: bool = True,
+) -> None:
+    for key in mapping:
+        if key not in known and (not only_if_set or mapping[key] not in (None, {}, [], "")):
+            project.notes.append(f"{what} {key}: is not carried over")
+
+
+def _mapping(value: object, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadExport(where, f"expected a mapping, got a {type(value).__name__}")
+    return value
