@@ -21,11 +21,11 @@ import time
 
 from environment import BENCH, Environment
 
-from openfn_airflow.dags.inputs import claimed_inputs
 from openfn_airflow.runtime import run_job
 from openfn_airflow.store import messages, runs
 from openfn_airflow.store.database import connect
 from openfn_airflow.store.queries import query
+from openfn_airflow.tasks.inputs import claimed_inputs
 
 STARTUP_SAMPLES = 5
 PER_MESSAGE_DAG = "openfn__bench__per-message"

@@ -66,7 +66,7 @@ def _doc(project: Project, job: Job) -> str:
     source = job.file.read_text(encoding="utf-8")
     return (
         f"**OpenFn job** `{job.name}` of project `{project.name}`, {described}.\n\n"
-        f"Job file `{job.file.relative_to(project.root)}`:\n\n```python\n{source}\n```\n"
+        f"Job file `{job.file.relative_to(project.root)}`:\n\n```{job.language}\n{source}\n```\n"
     )
 
 
@@ -126,6 +126,7 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             project=project.name,
             job=job.name,
             job_file=str(job.file),
+            adaptors=tuple(job.adaptors),
             trigger_kind=kind,
             credential=job.credential,
             job_timeout=timeout,

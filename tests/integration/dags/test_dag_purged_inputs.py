@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from factories import make_message, make_run
 
-from openfn_airflow.dags.inputs import TaskTrigger, plan_runs, repeat_input, run_key
 from openfn_airflow.maintenance.activity import purge_expired
 from openfn_airflow.store import runs
+from openfn_airflow.tasks.inputs import TaskTrigger, plan_runs, repeat_input, run_key
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from factories import serialize_dags
 
-from openfn_airflow.dags.inputs import TaskTrigger, plan_runs, run_key
 from openfn_airflow.store import runs
 from openfn_airflow.store.filters import RunFilter
 from openfn_airflow.store.run_search import export_runs
+from openfn_airflow.tasks.inputs import TaskTrigger, plan_runs, run_key
 
 pytestmark = pytest.mark.integration
 

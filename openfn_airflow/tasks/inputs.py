@@ -178,6 +178,14 @@ def repeat_input(
     if project is not None and (previous["project"], previous["job"]) != (project, job):
         other = f"{previous['project']}/{previous['job']}"
         return RunInput("manual", None, problem=f"run {run_id} is a run of {other}, not this job")
+    if previous.get("initial_state") is None and previous.get("message_id") is not None:
+        # A batched run claimed by a task whose process died before the run started: its input
+        # is its message, as it would have been.
+        [run_input] = message_inputs(
+            conn, [previous["message_id"]], "message", project=previous["project"]
+        )
+        run_input.retry_of = run_id
+        return run_input
     problem = None
     if previous.get("initial_state") is None:
         problem = f"run {run_id} never started, so there is no state to retry it with"
