@@ -6,10 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from openfn_airflow.imports.models import BadExport
+from openfn_airflow.imports.models import BadExport, ImportedProject
 from openfn_airflow.imports.names import project_name
 from openfn_airflow.imports.reader import export_file, read_export
 from openfn_airflow.imports.writer import NOTES_NAME, write_project
+
+
+def import_export(path: Path, out: Path | None = None) -> tuple[ImportedProject, Path, list[str]]:
+    """Import the export at `path` into the new folder `out` (default ./<project name>).
+
+    Returns the import, the folder written and the spec problems of what was written.
+    Raises BadExport, having written nothing, when the export cannot be imported.
+    """
+    source = export_file(Path(path))
+    project = read_export(source)
+    out = Path(out) if out else Path.cwd() / project_name(project.name)
+    return project, out, write_project(project, out, source.name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,17 +31,14 @@ def run(args: argparse.Namespace) -> int:
     has problems (listed), 2 when the export could not be imported (nothing written).
     """
     try:
-        source = export_file(Path(args.path))
-        project = read_export(source)
-        out = Path(getattr(args, "out", None) or Path.cwd() / project_name(project.name))
-        problems = write_project(project, out, source.name)
+        project, out, problems = import_export(Path(args.path), getattr(args, "out", None))
     except BadExport as error:
         print(f"openfn-airflow import: {error}", file=sys.stderr)
         print("nothing was written", file=sys.stderr)
         return 2
     print(
         f"imported {len(project.jobs)} job(s) and {len(project.triggers)} trigger(s) from the "
-        f"{project.source_format} export {source} into {out}"
+        f"{project.source_format} export {args.path} into {out}"
     )
     for connection in project.connections:
         print(f"  connection to create: {connection.conn_id} (see connections.md)")

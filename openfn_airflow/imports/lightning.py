@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from openfn_airflow.imports.adaptors import read_adaptor
 from openfn_airflow.imports.connections import Connections
+from openfn_airflow.imports.edges import Route, route_of
 from openfn_airflow.imports.models import BadExport, ImportedJob, ImportedProject
 from openfn_airflow.imports.names import NameTable, project_name
 from openfn_airflow.imports.sources import Source
@@ -23,21 +23,6 @@ _EDGE_KEYS = (
     "condition_expression",
     "enabled",
 )
-#: Lightning's default cron expression (lib/lightning/workflows/trigger.ex).
-_DEFAULT_CRON = "0 0 * * *"
-
-
-@dataclass
-class _Route:
-    """One edge into a job, as a trigger here (`spec`) or as the reason it cannot be one."""
-
-    edge: str
-    trigger_key: object = None  # what the trigger is looked up by in the NameTable
-    trigger_name: str = ""
-    spec: dict[str, object] | None = None
-    reason: str = ""
-    paused: bool = False  # the Lightning trigger is disabled
-    caveat: str = ""
 
 
 def read_lightning(data: dict, source: Source) -> ImportedProject:
@@ -97,7 +82,7 @@ def _read_workflow(
     jobs = _mapping(workflow.get("jobs"), f"{where}.jobs")
     triggers = _mapping(workflow.get("triggers"), f"{where}.triggers")
     edges = _mapping(workflow.get("edges"), f"{where}.edges")
-    incoming: dict[str, list[_Route]] = {str(job): [] for job in jobs}
+    incoming: dict[str, list[Route]] = {str(job): [] for job in jobs}
     for edge_key, raw in edges.items():
         edge = _mapping(raw, f"{where}.edges.{edge_key}")
         _note_unknown(edge, _EDGE_KEYS, f"edge {edge_key} of workflow {key}:", project)
@@ -108,7 +93,7 @@ def _read_workflow(
                 "jobs: it is not carried over"
             )
             continue
-        route = _route(key, str(edge_key), edge, triggers, job_names, target, project.name)
+        route = route_of(key, str(edge_key), edge, triggers, job_names, target, project.name)
         incoming[target].append(route)
     settings = _workflow_settings(key, workflow, project)
     for job_key, raw in jobs.items():
@@ -145,107 +130,8 @@ def _job(
     return job
 
 
-def _route(
-    workflow: str,
-    edge_key: str,
-    edge: dict,
-    triggers: dict,
-    job_names: NameTable,
-    target: str,
-    project: str,
-) -> _Route:
-    """Say which trigger here the edge `edge_key` becomes, or why it cannot become one."""
-    route = _Route(edge=edge_key)
-    condition = edge.get("condition_type") or "always"
-    if edge.get("enabled") is False:
-        route.reason = "it is disabled in the export"
-        return route
-    if condition == "js_expression":
-        label = f" ({edge['condition_label']})" if edge.get("condition_label") else ""
-        expression = str(edge.get("condition_expression") or "").strip()
-        route.reason = (
-            f"its JavaScript condition{label} `{expression}` has no equivalent here "
-            "(a trigger here is a message filter, a cron schedule or a job's success or failure)"
-        )
-        return route
-    if edge.get("source_trigger") is not None:
-        trigger = str(edge["source_trigger"])
-        return _trigger_route(workflow, route, trigger, triggers, target, project)
-    source_job = job_names.get((workflow, str(edge.get("source_job"))))
-    if source_job is None:
-        route.reason = f"its source job {edge.get('source_job')} is not one of the workflow's jobs"
-        return route
-    if condition not in ("on_job_success", "on_job_failure", "always"):
-        route.reason = f"its condition {condition} is unknown"
-        return route
-    kind = "failure" if condition == "on_job_failure" else "success"
-    route.trigger_key = (kind, source_job)
-    route.trigger_name = f"{source_job}-{'succeeded' if kind == 'success' else 'failed'}"
-    route.spec = {kind: source_job}
-    if condition == "always":
-        route.caveat = (
-            f"its edge {edge_key} runs it 'always' after {source_job}; a trigger here follows "
-            f"one outcome, so it runs only when {source_job} succeeds. To also run it when "
-            f"{source_job} fails, add a second job with the same file: and trigger: "
-            f"{{failure: {source_job}}}"
-        )
-    return route
-
-
-def _trigger_route(
-    workflow: str, route: _Route, key: str, triggers: dict, target: str, project: str
-) -> _Route:
-    raw = triggers.get(key)
-    if not isinstance(raw, dict):
-        route.reason = f"its trigger {key} is not among the workflow's triggers"
-        return route
-    kind = raw.get("type") or key
-    route.trigger_key = (workflow, key)
-    route.trigger_name = f"{workflow}-{key}"
-    route.paused = raw.get("enabled") is False
-    caveats = []
-    if kind == "webhook":
-        # criteria {} is contained in every JSON body: the trigger matches every message.
-        route.spec = {"criteria": {}}
-        caveats.append(
-            "its webhook becomes a message filter matching every message of the project's "
-            f"inbox: send to the URL that `openfn-airflow inbox-url {project}` prints"
-        )
-        if raw.get("webhook_reply") not in (None, "before_start"):
-            caveats.append(
-                f"webhook_reply: {raw['webhook_reply']} is not carried over: the inbox answers "
-                "202 with the message id as soon as it stores the message"
-            )
-    elif kind == "cron":
-        expression = raw.get("cron_expression")
-        route.spec = {"cron": str(expression).strip() if expression else _DEFAULT_CRON}
-        if not expression:
-            caveats.append(
-                f"its cron trigger has no cron_expression; Lightning's default {_DEFAULT_CRON} is used"
-            )
-        cursor = raw.get("cron_cursor_job")
-        if cursor and str(cursor) != target:
-            caveats.append(
-                f"cron_cursor_job: {cursor} is not carried over: a cron job here starts from "
-                "its own last successful final state"
-            )
-    elif kind == "kafka":
-        config = raw.get("kafka_configuration") or {}
-        topics = ", ".join(map(str, config.get("topics") or [])) if isinstance(config, dict) else ""
-        route.reason = (
-            f"its Kafka trigger{f' (topics {topics})' if topics else ''} has no equivalent here: "
-            "have a consumer post the messages to the project's inbox and add a message filter"
-        )
-        return route
-    else:
-        route.reason = f"its trigger type {kind} is unknown"
-        return route
-    route.caveat = "; ".join(caveats)
-    return route
-
-
 def _connect(
-    job: ImportedJob, routes: list[_Route], trigger_names: NameTable, project: ImportedProject
+    job: ImportedJob, routes: list[Route], trigger_names: NameTable, project: ImportedProject
 ) -> None:
     """Give `job` the trigger of its first usable edge (an enabled trigger's first), note the rest."""
     if not routes:

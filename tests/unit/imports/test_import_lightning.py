@@ -77,6 +77,8 @@ def test_what_does_not_carry_over_is_listed_in_the_notes_and_printed(import_expo
         "job envoyer-resume: its edge welcome-patient->envoyer-résumé runs it 'always' after "
         "welcome-patient; a trigger here follows one outcome, so it runs only when "
         "welcome-patient succeeds",
+        "matching every message of the project's inbox whose body is a JSON object (an "
+        "array body does not contain {}",
         "webhook_reply: after_completion is not carried over",
         "`openfn-airflow inbox-url clinic-intake`",
         "job sync-cases: adaptor @openfn/language-http@latest has @latest",
