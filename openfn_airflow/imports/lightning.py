@@ -25,11 +25,14 @@ _EDGE_KEYS = (
 )
 
 
-def read_lightning(data: dict, source: Source) -> ImportedProject:
+def read_lightning(
+    data: dict, source: Source, source_format: str = "Lightning", notes: list[str] | None = None
+) -> ImportedProject:
     """Turn a Lightning export into an import; every edge a trigger here cannot hold is noted."""
     project = ImportedProject(
         name=project_name(str(data.get("name") or source.default_name)),
-        source_format="Lightning",
+        source_format=source_format,
+        notes=list(notes or ()),
     )
     _note_unknown(data, _TOP_KEYS, "the export's top-level", project, only_if_set=True)
     connections = Connections()

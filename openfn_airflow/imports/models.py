@@ -49,7 +49,7 @@ class ImportedProject:
     """A whole import: written by `writer.write_project`, nothing else decides the output."""
 
     name: str
-    source_format: str  # "OpenFn v1" or "Lightning"
+    source_format: str  # "OpenFn v1", "Lightning" or "Lightning (v2 format)"
     triggers: dict[str, dict[str, object]] = field(default_factory=dict)
     jobs: list[ImportedJob] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)

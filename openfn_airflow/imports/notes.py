@@ -27,7 +27,7 @@ def render_notes(project: ImportedProject, export_name: str, problems: Sequence[
     lines += [f"- {note}" for note in project.notes] or [
         "- nothing: every part of the export has a place here"
     ]
-    if project.source_format == "Lightning":
+    if project.source_format.startswith("Lightning"):
         lines.append(
             "- every Lightning edge becomes a run of its own here: a job on another job's "
             "success starts from that run's final state; on its failure, from that run's "

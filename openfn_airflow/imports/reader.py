@@ -18,7 +18,7 @@ def read_export(path: Path) -> ImportedProject:
     Raises BadExport when it is not YAML, not an OpenFn export, or misses something a job
     needs (its code).
     """
-    from openfn_airflow.imports import lightning, v1
+    from openfn_airflow.imports import lightning, lightning_v2, v1
 
     file = export_file(Path(path))
     data = _parse(file)
@@ -27,6 +27,9 @@ def read_export(path: Path) -> ImportedProject:
     assert isinstance(data, dict)  # export_format refused anything else
     if kind == "lightning":
         return lightning.read_lightning(data, source)
+    if kind == "lightning-v2":
+        converted, notes = lightning_v2.to_workflows_of_edges(data)
+        return lightning.read_lightning(converted, source, "Lightning (v2 format)", notes)
     return v1.read_v1(data, source)
 
 
@@ -71,7 +74,7 @@ def _parse(file: Path) -> object:
 
 
 def export_format(data: object) -> str:
-    """Return "v1" or "lightning" for parsed export `data`, or raise BadExport saying why not."""
+    """Return "v1", "lightning" or "lightning-v2" for export `data`, or raise BadExport."""
     if not isinstance(data, dict):
         what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise BadExport("", f"the file is {what}", _NEITHER_HINT)
@@ -83,13 +86,7 @@ def export_format(data: object) -> str:
         )
     workflows = data.get("workflows")
     if isinstance(workflows, list):
-        raise BadExport(
-            "workflows",
-            "this is Lightning's newer portability format (workflows as a list of steps), "
-            "which this import does not read",
-            "export the project from Lightning as project.yaml with workflows of jobs, "
-            "triggers and edges (the format of `openfn pull`), or convert it by hand",
-        )
+        return "lightning-v2"
     if isinstance(workflows, dict):
         return "lightning"
     if isinstance(data.get("jobs"), dict):
@@ -99,5 +96,5 @@ def export_format(data: object) -> str:
 
 _NEITHER_HINT = (
     "an OpenFn v1 export has jobs: (each with expression: and adaptor:) and triggers:; "
-    "a Lightning export has workflows: (each with jobs:, triggers: and edges:)"
+    "a Lightning export has workflows: (each with jobs:, triggers: and edges:, or steps:)"
 )

@@ -27,8 +27,12 @@ workflows:
             "this is already an openfn-airflow project.yaml",
         ),
         (
-            "name: p\nworkflows:\n  - id: wf\n    steps: []\n",
-            "workflows: this is Lightning's newer portability format",
+            "name: p\nworkflows:\n  - id: wf\n    steps:\n      - {id: a, adaptors: [x]}\n",
+            "workflows[0].steps[0].expression: the job has no code",
+        ),
+        (
+            "name: p\nworkflows:\n  - id: wf\n    steps: {a: 1}\n",
+            "workflows[0].steps: expected a list",
         ),
         (LIGHTNING_JOB_WITHOUT_BODY, "workflows.wf.jobs.fetch.body: the job has no code"),
         ("jobs:\n  a: {adaptor: language-common}\n", "jobs.a.expression: the job has no code"),

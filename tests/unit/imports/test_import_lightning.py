@@ -187,3 +187,49 @@ def test_workflow_concurrency_and_disabled_logs_reach_each_job(import_export, wr
 
     assert job["concurrency"] == 1
     assert job["console"] is False
+
+
+def test_lightnings_v2_format_imports_to_the_same_project(import_export, tmp_path):
+    v1 = import_export(LIGHTNING, tmp_path / "v1")
+    v2 = import_export(LIGHTNING.with_name("lightning_v2"), tmp_path / "v2")
+
+    assert v2.spec == v1.spec
+    assert {k: v for k, v in v2.files().items() if k.startswith("jobs/")} == {
+        k: v for k, v in v1.files().items() if k.startswith("jobs/")
+    }
+    assert v2.connections == v1.connections
+
+    def listed(notes: str) -> list[str]:
+        return sorted(line for line in notes.splitlines() if line.startswith(("- ", "| ")))
+
+    assert listed(v2.notes) == listed(v1.notes)
+    assert "Imported from the Lightning (v2 format) export" in v2.notes
+
+
+def test_v2_conditions_written_as_javascript_bodies(import_export, write_export):
+    export = write_export(
+        """
+        name: conditions
+        workflows:
+          - id: wf
+            steps:
+              - {id: a, adaptors: ['@openfn/language-common@3.3.4'], expression: 'fn(s => s)',
+                 next: {b: {condition: '!state.errors'}, c: {condition: '!!state.errors'},
+                        d: {condition: 'state.data.n > 1'}, e: {condition: never}}}
+              - {id: b, adaptor: '@openfn/language-common@3.3.4', expression: 'fn(s => s)'}
+              - {id: c, adaptor: '@openfn/language-common@3.3.4', expression: 'fn(s => s)'}
+              - {id: d, adaptor: '@openfn/language-common@3.3.4', expression: 'fn(s => s)'}
+              - {id: e, adaptors: ['@openfn/language-common@3.3.4', '@openfn/language-http@7.2.10'],
+                 expression: 'fn(s => s)'}
+        """.replace("\n        ", "\n")
+    )
+    result = import_export(export)
+
+    triggers = {name: job.get("trigger") for name, job in result.spec["jobs"].items()}
+    assert triggers == {"a": None, "b": "a-succeeded", "c": "a-failed", "d": None, "e": None}
+    assert "`state.data.n > 1` has no equivalent here" in result.notes
+    assert "job e: edge a->e is not carried over: it is disabled in the export" in result.notes
+    assert (
+        "job e: only its first adaptor @openfn/language-common@3.3.4 is carried over"
+        in result.notes
+    )
