@@ -174,7 +174,7 @@ def test_a_second_attempt_waits_for_the_first_to_end_then_repeats_nothing_it_fin
         kwargs={"try_number": 2, "previous_try_state": "failed"},
     )
     second.start()
-    second.join(1.5)
+    second.join(0.8)
     assert second.is_alive() and second_engine.opened == []  # waiting for the task lock
     assert [row["status"] for row in ledger(conn)] == ["running"]
 
