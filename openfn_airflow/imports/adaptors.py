@@ -17,6 +17,10 @@ class Adaptor:
     value: str
     note: str | None = None
 
+    @property
+    def notes(self) -> list[str]:
+        return [self.note] if self.note else []
+
 
 def read_adaptor(raw: object, job: str) -> Adaptor:
     """Return the adaptor for `raw` (e.g. `language-http@v4.2.1`) of the job named `job`."""

@@ -7,7 +7,7 @@ from collections import Counter
 from openfn_airflow.imports.adaptors import read_adaptor
 from openfn_airflow.imports.connections import Connections
 from openfn_airflow.imports.edges import Route, route_of
-from openfn_airflow.imports.models import BadExport, ImportedJob, ImportedProject
+from openfn_airflow.imports.models import ImportedJob, ImportedProject, mapping_at
 from openfn_airflow.imports.names import NameTable, project_name
 from openfn_airflow.imports.sources import Source
 
@@ -36,10 +36,10 @@ def read_lightning(
     )
     _note_unknown(data, _TOP_KEYS, "the export's top-level", project, only_if_set=True)
     connections = Connections()
-    for key, raw in _mapping(data.get("credentials"), "credentials").items():
+    for key, raw in mapping_at(data.get("credentials"), "credentials").items():
         label = raw.get("name") if isinstance(raw, dict) else None
         connections.declare(str(key), str(label) if label else _credential_label(str(key)))
-    workflows = {str(k): _mapping(v, f"workflows.{k}") for k, v in data["workflows"].items()}
+    workflows = {str(k): mapping_at(v, f"workflows.{k}") for k, v in data["workflows"].items()}
     job_names = _name_jobs(workflows)
     trigger_names = NameTable("trigger")
     for key, workflow in workflows.items():
@@ -59,7 +59,7 @@ def read_lightning(
 def _name_jobs(workflows: dict[str, dict]) -> NameTable:
     """Name every job; a job key used in two workflows is prefixed with its workflow's."""
     keys = {
-        wf: [str(k) for k in _mapping(w.get("jobs"), f"workflows.{wf}.jobs")]
+        wf: [str(k) for k in mapping_at(w.get("jobs"), f"workflows.{wf}.jobs")]
         for wf, w in workflows.items()
     }
     used = Counter(key for job_keys in keys.values() for key in job_keys)
@@ -82,12 +82,12 @@ def _read_workflow(
 ) -> None:
     where = f"workflows.{key}"
     _note_unknown(workflow, _WORKFLOW_KEYS, f"workflow {key}:", project)
-    jobs = _mapping(workflow.get("jobs"), f"{where}.jobs")
-    triggers = _mapping(workflow.get("triggers"), f"{where}.triggers")
-    edges = _mapping(workflow.get("edges"), f"{where}.edges")
+    jobs = mapping_at(workflow.get("jobs"), f"{where}.jobs")
+    triggers = mapping_at(workflow.get("triggers"), f"{where}.triggers")
+    edges = mapping_at(workflow.get("edges"), f"{where}.edges")
     incoming: dict[str, list[Route]] = {str(job): [] for job in jobs}
     for edge_key, raw in edges.items():
-        edge = _mapping(raw, f"{where}.edges.{edge_key}")
+        edge = mapping_at(raw, f"{where}.edges.{edge_key}")
         _note_unknown(edge, _EDGE_KEYS, f"edge {edge_key} of workflow {key}:", project)
         target = str(edge.get("target_job"))
         if target not in incoming:
@@ -116,11 +116,10 @@ def _job(
     project: ImportedProject,
 ) -> ImportedJob:
     where = f"workflows.{workflow}.jobs.{key}"
-    mapping = _mapping(raw, where)
+    mapping = mapping_at(raw, where)
     name = job_names.get((workflow, key)) or key
     adaptor = read_adaptor(mapping.get("adaptor"), name)
-    if adaptor.note:
-        project.notes.append(adaptor.note)
+    project.notes.extend(adaptor.notes)
     job = ImportedJob(name, where, source.code(mapping.get("body"), f"{where}.body"), adaptor.value)
     credential = mapping.get("credential")
     if credential:
@@ -201,11 +200,3 @@ def _note_unknown(
     for key in mapping:
         if key not in known and (not only_if_set or mapping[key] not in (None, {}, [], "")):
             project.notes.append(f"{what} {key}: is not carried over")
-
-
-def _mapping(value: object, where: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadExport(where, f"expected a mapping, got a {type(value).__name__}")
-    return value

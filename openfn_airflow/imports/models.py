@@ -17,6 +17,15 @@ class BadExport(Exception):
         super().__init__(f"{text} ({hint})" if hint else text)
 
 
+def mapping_at(value: object, where: str) -> dict:
+    """Return `value` as a mapping (None is an empty one), or raise BadExport naming `where`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadExport(where, f"expected a mapping, got a {type(value).__name__}")
+    return value
+
+
 @dataclass
 class ImportedJob:
     """One job as it will be written: `jobs/<name>.js` plus its project.yaml entry."""

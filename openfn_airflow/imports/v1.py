@@ -6,7 +6,7 @@ import json
 
 from openfn_airflow.imports.adaptors import read_adaptor
 from openfn_airflow.imports.connections import Connections
-from openfn_airflow.imports.models import BadExport, ImportedJob, ImportedProject
+from openfn_airflow.imports.models import BadExport, ImportedJob, ImportedProject, mapping_at
 from openfn_airflow.imports.names import NameTable, project_name
 from openfn_airflow.imports.sources import Source
 
@@ -20,8 +20,8 @@ def read_v1(data: dict, source: Source) -> ImportedProject:
     """Turn a v1 export (portability v2/v3) into an import."""
     name = data.get("name") or data.get("project") or source.default_name
     project = ImportedProject(name=project_name(str(name)), source_format="OpenFn v1")
-    jobs_raw = _mapping(data.get("jobs"), "jobs")
-    triggers_raw = _mapping(data.get("triggers"), "triggers")
+    jobs_raw = mapping_at(data.get("jobs"), "jobs")
+    triggers_raw = mapping_at(data.get("triggers"), "triggers")
     for key in data:
         if key not in ("name", "project", "jobs", "triggers", "credentials"):
             project.notes.append(f"the export's top-level {key}: is not carried over")
@@ -36,7 +36,7 @@ def read_v1(data: dict, source: Source) -> ImportedProject:
             project.triggers[trigger_names.add(str(key))] = trigger
 
     connections = Connections()
-    for key, raw in _mapping(data.get("credentials"), "credentials").items():
+    for key, raw in mapping_at(data.get("credentials"), "credentials").items():
         fields = tuple(str(field) for field in raw) if isinstance(raw, dict) else ()
         connections.declare(str(key), fields=fields)
         if isinstance(raw, dict) and any(not _masked(value) for value in raw.values()):
@@ -63,11 +63,10 @@ def _job(
     project: ImportedProject,
 ) -> ImportedJob:
     where = f"jobs.{key}"
-    mapping = _mapping(raw, where)
+    mapping = mapping_at(raw, where)
     name = job_names.add(key)
     adaptor = read_adaptor(mapping.get("adaptor") or mapping.get("language_pack"), name)
-    if adaptor.note:
-        project.notes.append(adaptor.note)
+    project.notes.extend(adaptor.notes)
     job = ImportedJob(
         name=name,
         origin=where,
@@ -108,7 +107,7 @@ def _trigger(
     key: str, raw: object, job_names: NameTable, project: ImportedProject
 ) -> dict[str, object] | None:
     where = f"triggers.{key}"
-    mapping = _mapping(raw, where)
+    mapping = mapping_at(raw, where)
     kinds = [kind for kind in _TRIGGER_KINDS if kind in mapping]
     if len(kinds) != 1:
         project.notes.append(
@@ -156,11 +155,3 @@ def _filter(value: object, where: str) -> object:
 def _masked(value: object) -> bool:
     """v1 exports credential values as '******'; anything else may be a real secret."""
     return value is None or (isinstance(value, str) and set(value) <= {"*"})
-
-
-def _mapping(value: object, where: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadExport(where, f"expected a mapping, got a {type(value).__name__}")
-    return value
