@@ -112,8 +112,8 @@ class JobTask:
         """
         if all(run_input.problem is not None for run_input in inputs):
             return None, None  # nothing to run: a Node process would start for nothing
-        engine = self.engine or engine_for(self.code)
         try:
+            engine = self.engine or engine_for(self.code)
             return stack.enter_context(engine.open(self.code, configuration)), None
         except CouldNotStart as exc:
             for run_input in inputs:

@@ -274,6 +274,7 @@ def test_batched_attempts_claim_every_pending_run_once(conn, clean_db, connect):
     assert all(row["status"] == "success" for row in rows)
     assert (len(first.ledger_ids), len(second.ledger_ids), third.ledger_ids) == (3, 2, [])
     assert engine.opened == [None, None]  # an attempt with nothing to run opens no engine
+    assert engine.closed == 2  # each session ends with its task
 
 
 def test_an_engine_that_cannot_start_records_every_run_as_exit_3_with_its_reason(
@@ -312,3 +313,20 @@ def test_a_credential_that_cannot_be_loaded_fails_every_run_without_opening_the_
     assert [row["exit_code"] for row in rows] == [3, 3]
     assert all("credential 'api' could not be loaded: KeyError" in row["log"] for row in rows)
     assert engine.opened == [] and len(outcome.failures) == 2
+
+
+def test_an_engine_that_fails_to_start_otherwise_records_exit_5_without_its_words(
+    conn, clean_db, connect
+):
+    [message_id] = messages(conn, 1)
+
+    class Broken(FakeEngine):
+        def open(self, code, configuration):
+            raise RuntimeError(f"cannot use {SECRET}")
+
+    outcome = job_task(connect, Broken()).run(identity(), on_messages([message_id]))
+
+    [row] = ledger(conn)
+    assert (row["status"], row["exit_code"]) == ("crashed", 5)
+    assert row["log"] == "Unexpected error: the python engine failed to start: RuntimeError\n"
+    assert outcome.failures == [f"run {row['id']}: crashed, exit 5"]
