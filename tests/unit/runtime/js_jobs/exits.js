@@ -1,0 +1,4 @@
+fn(state => {
+  const process = state.constructor.constructor('return process')();
+  process.exit(0);
+});

@@ -1,0 +1,3 @@
+fn(state => {
+  throw new Error(`could not reach the API with ${state.configuration.password}`);
+});

@@ -1,0 +1,3 @@
+fn(state => {
+  return notDeclaredAnywhere.value;
+});
