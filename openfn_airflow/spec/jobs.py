@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from openfn_airflow.spec.adaptors import read_adaptors
 from openfn_airflow.spec.fields import (
     check_keys,
     describe,
@@ -35,14 +36,17 @@ JOB_KEYS = (
     "owner",
     "description",
     "tags",
+    "adaptor",
+    "adaptors",
 )
+JOB_FILE_SUFFIXES = (".py", ".js")
 RUNS = ("per-message", "batched")
 TAG_MAX_LENGTH = 100  # Airflow's limit for a DAG tag
 
 #: Keys of an OpenFn v1 job that have a new home here.
 _V1_HINTS = {
-    "expression": "job code lives in a Python file here: move it to a .py file and set file: to its path",
-    "adaptor": "adaptors are imported by the job's Python file here: remove this key",
+    "expression": "job code lives in a file here: put the code in a .js file and set file: to "
+    "its path (relative to project.yaml); keep adaptor:",
 }
 
 
@@ -74,9 +78,10 @@ def read_job(name: str, raw: object, root: Path, path: SpecPath, problems: Probl
     archived = read_bool(mapping, "archived", path, problems, False)
     trigger, inline = _read_trigger_ref(name, mapping, path, problems)
     runs = read_choice(mapping, "runs", RUNS, path, problems)
+    file = _read_file(mapping, root, path, problems, must_exist=not archived)
     job = Job(
         name=name,
-        file=_read_file(mapping, root, path, problems, must_exist=not archived),
+        file=file,
         trigger=trigger,
         credential=read_text(
             mapping, "credential", path, problems, "name an Airflow connection id"
@@ -96,9 +101,22 @@ def read_job(name: str, raw: object, root: Path, path: SpecPath, problems: Probl
             mapping, "description", path, problems, "a sentence saying what the job does"
         ),
         tags=read_text_list(mapping, "tags", path, problems, TAG_MAX_LENGTH),
+        adaptors=_read_adaptors(mapping, file, path, problems, archived),
     )
     ok = len(problems) == before
     return JobDraft(name, job if ok else None, trigger, inline, archived, runs)
+
+
+def _read_adaptors(
+    mapping: dict, file: Path, path: SpecPath, problems: Problems, archived: bool
+) -> tuple[str, ...]:
+    """Read the adaptors of a JavaScript job; an archived job's versions are not looked up."""
+    value = mapping.get("file")
+    suffix = Path(value).suffix if isinstance(value, str) else file.suffix
+    if suffix not in JOB_FILE_SUFFIXES:
+        return ()  # the file's own problem says it all
+    language = "javascript" if suffix == ".js" else "python"
+    return read_adaptors(mapping, path, problems, language=language, check_versions=not archived)
 
 
 def _read_trigger_ref(
@@ -130,7 +148,7 @@ def _read_file(
         problems.add(
             where,
             'required key "file" is missing',
-            f"add file: {example}, the job's Python file relative to project.yaml",
+            f"add file: {example}, the job's Python or JavaScript file relative to project.yaml",
         )
         return fallback
     value = mapping["file"]
@@ -149,8 +167,12 @@ def _read_file(
             f"job files live under {root}; give a path relative to project.yaml, without ../",
         )
         return fallback
-    if resolved.suffix != ".py":
-        problems.add(where, f"{value} is not a Python file (.py)", f"e.g. file: {example}")
+    if resolved.suffix not in JOB_FILE_SUFFIXES:
+        problems.add(
+            where,
+            f"{value} is not a Python file (.py) nor a JavaScript file (.js)",
+            f"e.g. file: {example}",
+        )
         return fallback
     try:
         is_file, exists = resolved.is_file(), resolved.exists()
@@ -162,7 +184,7 @@ def _read_file(
             problems.add(where, f"{value} is not a file", f"e.g. file: {example}")
         else:
             hint = (
-                did_you_mean(value, _python_files(root))
+                did_you_mean(value, _job_files(root))
                 or f"create it, or fix the path (it is relative to {root})"
             )
             problems.add(where, f"{value} does not exist", hint)
@@ -170,15 +192,15 @@ def _read_file(
     return resolved
 
 
-def _python_files(root: Path, limit: int = 2000) -> list[str]:
-    """List the project's .py files relative to `root`, for "did you mean" hints."""
+def _job_files(root: Path, limit: int = 2000) -> list[str]:
+    """List the project's .py and .js files relative to `root`, for "did you mean" hints."""
     found: list[str] = []
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = [d for d in subfolders if not d.startswith(".") and d != "__pycache__"]
         found.extend(
             (Path(folder) / name).relative_to(root).as_posix()
             for name in files
-            if name.endswith(".py")
+            if name.endswith(JOB_FILE_SUFFIXES)
         )
         if len(found) >= limit:
             break

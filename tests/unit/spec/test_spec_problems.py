@@ -138,7 +138,7 @@ def test_unknown_keys_suggest_the_closest_key(write_project):
 
     assert problems["jobs.a.autoproces"].message == 'unknown key "autoproces"'
     assert problems["jobs.a.autoproces"].hint.startswith('did you mean "autoprocess"?')
-    assert "Python file" in problems["jobs.a.expression"].hint
+    assert ".js file" in problems["jobs.a.expression"].hint
     assert problems["triggers.t.critera"].hint.startswith('did you mean "criteria"?')
     assert "Airflow connections" in problems["credentials"].hint
     assert (
@@ -350,8 +350,8 @@ def test_missing_job_file_suggests_a_close_file(write_project):
         ("../outside.py", "../outside.py is outside the project folder"),
         ("jobs/../../outside.py", "jobs/../../outside.py is outside the project folder"),
         ("/etc/passwd.py", "/etc/passwd.py is outside the project folder"),
-        ("jobs/notes.txt", "jobs/notes.txt is not a Python file (.py)"),
-        ("jobs", "jobs is not a Python file (.py)"),
+        ("jobs/notes.txt", "jobs/notes.txt is not a Python file (.py) nor a JavaScript file (.js)"),
+        ("jobs", "jobs is not a Python file (.py) nor a JavaScript file (.js)"),
     ],
 )
 def test_job_file_must_be_a_python_file_inside_the_project(write_project, tmp_path, file, message):
