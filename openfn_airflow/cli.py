@@ -172,6 +172,105 @@ def _auth_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adaptors_repository() -> Path:
+    """The configured adaptors repository, set as the catalog specs are checked against."""
+    from openfn_airflow.dags.settings import adaptors_path
+    from openfn_airflow.spec.adaptors import RepositoryCatalog, set_default_catalog
+
+    repo = Path(adaptors_path())
+    set_default_catalog(RepositoryCatalog(repo))
+    return repo
+
+
+def _projects_to_install(args: argparse.Namespace) -> list | None:
+    """The projects named by ``args.project`` (a name or a path), or all of the DAGs folder."""
+    from openfn_airflow.inbox import settings
+    from openfn_airflow.spec import SpecError, find_projects, load_project_lenient
+
+    given = args.project
+    if given and Path(given).exists():
+        specs = find_projects(given) if Path(given).is_dir() else [Path(given)]
+    else:
+        specs = find_projects(settings.dags_folder())
+    projects = []
+    for spec in specs:
+        try:
+            projects.append(load_project_lenient(spec))
+        except SpecError as exc:
+            print(f"openfn-airflow: {exc}", file=sys.stderr)
+    if given and not Path(given).exists():
+        named = [project for project in projects if project.name == given]
+        if not named:
+            known = ", ".join(sorted(project.name for project in projects)) or "none"
+            print(
+                f"openfn-airflow: no project named {given!r} under {settings.dags_folder()} "
+                f"(projects there: {known})",
+                file=sys.stderr,
+            )
+            return None
+        projects = named
+    return projects
+
+
+def _adaptors_install(args: argparse.Namespace) -> int:
+    from openfn_airflow.runtime import adaptors_repo
+
+    repo = _adaptors_repository()
+    projects = _projects_to_install(args)
+    if projects is None:
+        return 1
+    wanted: list[str] = []
+    for project in projects:
+        for job in project.jobs.values():
+            wanted.extend(job.adaptors)
+        adaptor_problems = [p for p in project.problems if ".adaptor" in p.location]
+        for problem in adaptor_problems:
+            print(f"{project.name}: {problem}", file=sys.stderr)
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        print(f"no JavaScript job names an adaptor; nothing to install into {repo}")
+        return 0
+    there = set(wanted) - set(adaptors_repo.missing(repo, wanted))
+    try:
+        done = adaptors_repo.install(repo, wanted)
+    except adaptors_repo.AdaptorsError as exc:
+        print(f"openfn-airflow: {exc}", file=sys.stderr)
+        return 1
+    for package in done:
+        print(f"installed {package}")
+    for package in wanted:
+        if package in there:
+            print(f"already installed {package}")
+    print(f"adaptors repository: {repo}")
+    return 0
+
+
+def _adaptors_list(args: argparse.Namespace) -> int:
+    from openfn_airflow.runtime import adaptors_repo
+
+    repo = _adaptors_repository()
+    packages = sorted(adaptors_repo.installed(repo))
+    if not packages:
+        print(f"no adaptors installed in {repo}; run: openfn-airflow adaptors install")
+        return 0
+    print(f"adaptors repository: {repo}")
+    for package in packages:
+        print(package)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        from openfn_airflow.imports import command
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("openfn_airflow.imports", "openfn_airflow.imports.command"):
+            raise
+        print("openfn-airflow: import is not available in this version", file=sys.stderr)
+        return 1
+    _adaptors_repository()  # the imported spec's adaptors are checked against the repository
+    return int(command.run(args) or 0)
+
+
 def _standalone(args: argparse.Namespace) -> int:
     from openfn_airflow import standalone
 
@@ -225,6 +324,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opening.add_argument("project")
     opening.set_defaults(func=_auth_open)
+
+    adaptors = commands.add_parser(
+        "adaptors", help="the OpenFn adaptors JavaScript jobs run on ([openfn] adaptors_path)"
+    )
+    adaptors_commands = adaptors.add_subparsers(dest="adaptors_command", required=True)
+    install = adaptors_commands.add_parser(
+        "install", help="install every adaptor the jobs of a project (default: all) name"
+    )
+    install.add_argument(
+        "project", nargs="?", help="a project name or spec path (default: every project)"
+    )
+    install.set_defaults(func=_adaptors_install)
+    adaptors_list = adaptors_commands.add_parser("list", help="list the installed adaptors")
+    adaptors_list.set_defaults(func=_adaptors_list)
+
+    importing = commands.add_parser(
+        "import", help="turn an OpenFn project export (v1 or Lightning) into a project here"
+    )
+    importing.add_argument("path", help="the export's project.yaml (or its folder)")
+    importing.add_argument("--out", help="where to write the project (default: ./<name>)")
+    importing.set_defaults(func=_import)
 
     standalone = commands.add_parser(
         "standalone", help="run PostgreSQL, Airflow and the example project on this machine"

@@ -71,6 +71,15 @@ def get_provider_info() -> dict[str, Any]:
                         "1024",
                         "512",
                     ),
+                    "adaptors_path": _option(
+                        "Folder holding the OpenFn adaptors JavaScript jobs run on, one\n"
+                        "name_version alias each (filled by `openfn-airflow adaptors install`\n"
+                        "and, on first use, by the dag-processor). Empty:\n"
+                        "$AIRFLOW_HOME/openfn/adaptors.\n",
+                        "string",
+                        "",
+                        "/opt/openfn/adaptors",
+                    ),
                     "database_wait": _option(
                         "Seconds a job task waits for the ledger's database to come back (a\n"
                         "restart, a failover) before it fails; a run that finished meanwhile is\n"

@@ -39,6 +39,7 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
     only = get_parsing_context().dag_id
     if only is not None and not only.startswith(f"{DAG_ID_PREFIX}__"):
         only = None
+    repo = _use_adaptors_repository()
     for spec_path in find_projects(folder):
         try:
             project = load_project_lenient(spec_path)
@@ -49,6 +50,8 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
             log.error("Project %s of %s is defined twice; ignored", project.name, spec_path)
             continue
         names.add(project.name)
+        if only is None:
+            _install_missing_adaptors(repo, project)
         if only is not None and not only.startswith(dag_id_for(project.name, "")):
             continue
         dags, _ = build_project_dags(project, only)
@@ -62,6 +65,35 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
     return built
 
 
+def _use_adaptors_repository() -> Path:
+    """Check specs against ``[openfn] adaptors_path`` (then the npm registry)."""
+    from openfn_airflow.dags.settings import adaptors_path
+    from openfn_airflow.spec.adaptors import RepositoryCatalog, set_default_catalog
+
+    repo = Path(adaptors_path())
+    set_default_catalog(RepositoryCatalog(repo))
+    return repo
+
+
+def _install_missing_adaptors(repo: Path, project: Any) -> None:
+    """Start installing the adaptors the project's jobs need and lack, without waiting.
+
+    The parse must stay within dag_file_processor_timeout, so npm runs in a detached process
+    holding the repository's lock; the DAGs are built anyway, and a task that starts before
+    the install is done fails with exit 3 saying the adaptor is not installed.
+    """
+    from openfn_airflow.runtime import adaptors_repo
+
+    wanted = [package for job in project.jobs.values() for package in job.adaptors]
+    if not wanted:
+        return
+    try:
+        if adaptors_repo.install_in_background(repo, wanted):
+            log.info("Installing adaptors %s into %s in the background", wanted, repo)
+    except OSError:
+        log.exception("Could not start installing adaptors into %s", repo)
+
+
 def spec_problems(folder: str | Path) -> list[str]:
     """Every problem of every project under ``folder``, one line each, prefixed by its file."""
     from openfn_airflow.dags.factory import build_project_dags
@@ -69,6 +101,7 @@ def spec_problems(folder: str | Path) -> list[str]:
     specs = find_projects(folder)
     if not specs:
         return []
+    _use_adaptors_repository()
     lines = [
         f"{spec_path}: {problem}"
         for spec_path, problems in validate_path(folder)

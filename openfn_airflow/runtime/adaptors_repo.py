@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 #: ``@scope/name@version`` or ``name@version``; the version is anything after the last ``@``.
@@ -219,3 +219,77 @@ def install(repo: Path, packages: Iterable[str], *, timeout: float = INSTALL_TIM
         if left:
             raise AdaptorsError(f"npm install finished but {', '.join(left)} is not in {repo}")
         return todo
+
+
+#: After a background install failed, the same packages are not tried again for this long.
+RETRY_AFTER_FAILURE = 300.0
+_LAST_INSTALL = ".last-install.json"
+
+
+def install_in_background(repo: Path, packages: Iterable[str]) -> bool:
+    """Start installing the missing ``packages`` in a detached process; False when not started.
+
+    Not started when nothing is missing, when another install holds the lock, or when the same
+    packages failed less than ``RETRY_AFTER_FAILURE`` seconds ago (npm missing, no registry):
+    a dag-processor parsing every few seconds must not start npm every time.
+    """
+    import sys
+    import time
+
+    repo = Path(repo)
+    todo = missing(repo, packages)
+    if not todo:
+        return False
+    with locked(repo, wait=False) as free:
+        if not free:
+            return False  # an install is under way; it or the next parse will see to these
+    try:
+        last = json.loads((repo / _LAST_INSTALL).read_text())
+        if (
+            last.get("error")
+            and set(todo) <= set(last.get("packages", []))
+            and time.time() - float(last.get("at", 0)) < RETRY_AFTER_FAILURE
+        ):
+            return False
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    env = npm_environment()
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    with open(repo / "install.log", "a") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", __name__, str(repo), *todo],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the parse; a killed parser does not kill npm
+            close_fds=True,
+        )
+    return True
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m openfn_airflow.runtime.adaptors_repo REPO PACKAGE...``: the background install."""
+    import time
+
+    repo, packages = Path(argv[0]), argv[1:]
+    record: dict[str, object] = {"at": time.time(), "packages": packages, "error": None}
+    try:
+        done = install(repo, packages)
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} installed: {', '.join(done) or 'nothing'}")
+        status = 0
+    except AdaptorsError as error:
+        record["error"] = str(error)
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {error}")
+        status = 1
+    with suppress(OSError):
+        repo.mkdir(parents=True, exist_ok=True)
+        (repo / _LAST_INSTALL).write_text(json.dumps(record))
+    return status
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -223,7 +224,22 @@ class RepositoryCatalog:
 
 
 def default_repository() -> Path:
-    """The repository a process uses when nobody set one: ``$AIRFLOW_HOME/openfn/adaptors``."""
+    """The repository a process uses when nobody set one: ``$AIRFLOW_HOME/openfn/adaptors``.
+
+    ``[openfn] adaptors_path`` is read from Airflow's configuration only when this process has
+    already imported it (the spec layer never imports Airflow); else from the environment.
+    """
+    airflow_conf = sys.modules.get("airflow.configuration")
+    if airflow_conf is not None:
+        try:
+            configured = str(airflow_conf.conf.get("openfn", "adaptors_path", fallback="") or "")
+            home = str(airflow_conf.AIRFLOW_HOME)
+        except Exception:  # a half-imported or odd configuration: fall back to the environment
+            pass
+        else:
+            if configured.strip():
+                return Path(os.path.expanduser(configured.strip()))
+            return Path(home) / "openfn" / "adaptors"
     configured = os.environ.get("AIRFLOW__OPENFN__ADAPTORS_PATH", "").strip()
     if configured:
         return Path(os.path.expanduser(configured))
