@@ -220,17 +220,28 @@ def _adaptors_install(args: argparse.Namespace) -> int:
     if projects is None:
         return 1
     wanted: list[str] = []
+    problems: list[str] = []
     for project in projects:
         for job in project.jobs.values():
             wanted.extend(job.adaptors)
-        adaptor_problems = [p for p in project.problems if ".adaptor" in p.location]
-        for problem in adaptor_problems:
-            print(f"{project.name}: {problem}", file=sys.stderr)
+        problems.extend(
+            f"{project.name}: {problem}"
+            for problem in project.problems
+            if ".adaptor" in f"{problem.location}."
+        )
     wanted = list(dict.fromkeys(wanted))
-    if not wanted:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    todo = adaptors_repo.missing(repo, wanted)
+    if todo or problems:
+        try:
+            adaptors_repo.npm()
+        except adaptors_repo.NpmMissing as exc:
+            print(f"openfn-airflow: {exc}", file=sys.stderr)
+            return 1
+    if not wanted and not problems:
         print(f"no JavaScript job names an adaptor; nothing to install into {repo}")
         return 0
-    there = set(wanted) - set(adaptors_repo.missing(repo, wanted))
     try:
         done = adaptors_repo.install(repo, wanted)
     except adaptors_repo.AdaptorsError as exc:
@@ -239,9 +250,16 @@ def _adaptors_install(args: argparse.Namespace) -> int:
     for package in done:
         print(f"installed {package}")
     for package in wanted:
-        if package in there:
+        if package not in todo:
             print(f"already installed {package}")
     print(f"adaptors repository: {repo}")
+    if problems:
+        print(
+            f"openfn-airflow: {len(problems)} adaptor problem(s) above: those jobs' adaptors "
+            "were not installed (see openfn-airflow validate)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

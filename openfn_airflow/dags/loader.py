@@ -84,7 +84,7 @@ def _install_missing_adaptors(repo: Path, project: Any) -> None:
     """
     from openfn_airflow.runtime import adaptors_repo
 
-    wanted = [package for job in project.jobs.values() for package in job.adaptors]
+    wanted = list(dict.fromkeys(p for job in project.jobs.values() for p in job.adaptors))
     if not wanted:
         return
     try:
