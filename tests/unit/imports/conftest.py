@@ -10,6 +10,21 @@ import pytest
 import yaml
 
 from openfn_airflow.imports.command import run
+from openfn_airflow.spec.adaptors import StaticCatalog, using_catalog
+
+#: Versions published on npm (../shared/reference/openfn-js.md), the last one the latest: the
+#: import's spec check must not depend on the registry being reachable from a unit test.
+CATALOG = {
+    "@openfn/language-common": ["3.2.3", "3.3.4"],
+    "@openfn/language-http": ["3.1.5", "3.2.0", "4.0.0", "6.4.0", "6.4.3", "7.2.10"],
+}
+
+
+@pytest.fixture(autouse=True)
+def catalog():
+    """Check imported specs against CATALOG; the fixture's value records what was asked."""
+    with using_catalog(StaticCatalog(CATALOG)) as fake:
+        yield fake
 
 
 @dataclass

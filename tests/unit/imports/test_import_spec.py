@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-
 from openfn_airflow.spec import load_project
-from openfn_airflow.spec.jobs import JOB_KEYS
 
 EXPORTS = Path(__file__).parents[2] / "fixtures" / "openfn_exports"
-
-
-@pytest.fixture(autouse=True)
-def _spec_reads_javascript_jobs():
-    if "adaptor" not in JOB_KEYS:
-        reason = "the spec does not read JavaScript jobs (adaptor:) yet"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true: {reason}")
-        pytest.skip(reason)
 
 
 def test_the_imported_v1_project_loads(import_export):
@@ -37,8 +24,9 @@ def test_the_imported_v1_project_loads(import_export):
     ]
     assert {job.language for job in project.jobs.values()} == {"javascript"}
     assert project.jobs["welcome-patient"].adaptors == ("@openfn/language-http@6.4.3",)
-    latest = project.jobs["sync-cases"].adaptors[0]
-    assert latest.startswith("@openfn/language-http@") and not latest.endswith("@latest")
+    # @latest is resolved once, when the spec loads
+    assert project.jobs["sync-cases"].adaptors == ("@openfn/language-http@7.2.10",)
+    assert project.jobs["replay-reading"].adaptors == ("@openfn/language-common@3.3.4",)
     kinds = {name: trigger.kind for name, trigger in project.triggers.items()}
     assert kinds == {
         "patient-form": "message",
@@ -63,3 +51,17 @@ def test_the_imported_lightning_project_loads(import_export):
         "welcome-patient"
     ]
     assert project.jobs["register-patient"].credential == "clinic-api"
+
+
+def test_an_adaptor_the_catalog_does_not_know_is_written_and_reported(import_export, write_export):
+    export = write_export(
+        "jobs:\n  a: {expression: 'fn(s => s)', adaptor: language-kobotoolbox@v2.0.1}\n"
+    )
+    result = import_export(export)
+
+    assert result.code == 1
+    assert result.spec["jobs"]["a"]["adaptor"] == "@openfn/language-kobotoolbox@2.0.1"
+    assert "the written project.yaml has 1 problem(s):" in result.stdout
+    assert "jobs.a.adaptor" in result.stdout
+    assert "jobs.a.adaptor" in result.notes.split("## Spec check")[1]
+    assert "passes `openfn-airflow validate`" not in result.notes
