@@ -33,7 +33,8 @@ def write_project(project: ImportedProject, out: Path, export_name: str) -> list
             _write(staging / job.file, job.code)
         _write(staging / SPEC_NAME, render_spec(project, export_name))
         _write(staging / CONNECTIONS_NAME, render_connections(project))
-        problems = spec_problems(staging)
+        problems, resolved = check_spec(staging)
+        _note_resolved(project, resolved)
         _write(staging / NOTES_NAME, render_notes(project, export_name, problems))
         staging.chmod(0o755)  # mkdtemp makes it 0700
         if out.is_dir():
@@ -70,15 +71,27 @@ def render_spec(project: ImportedProject, export_name: str) -> str:
     return header + body
 
 
-def spec_problems(folder: Path) -> list[str]:
-    """Return every problem the spec loader finds in the project written in `folder`."""
+def check_spec(folder: Path) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """Load the project written in `folder`: its problems, and each loaded job's exact adaptors."""
     from openfn_airflow.spec import SpecError, load_project_lenient
 
     try:
         project = load_project_lenient(folder)
     except SpecError as error:
-        return [str(problem) for problem in error.problems]
-    return [str(problem) for problem in project.problems]
+        return [str(problem) for problem in error.problems], {}
+    resolved = {name: job.adaptors for name, job in project.jobs.items()}
+    return [str(problem) for problem in project.problems], resolved
+
+
+def _note_resolved(project: ImportedProject, resolved: dict[str, tuple[str, ...]]) -> None:
+    """Say what each @latest stands for today, so the user can pin it."""
+    for job in project.jobs:
+        if job.adaptor.endswith("@latest") and resolved.get(job.name):
+            exact = ", ".join(resolved[job.name])
+            project.notes.append(
+                f"job {job.name}: {job.adaptor} is {exact} today; write that in project.yaml "
+                "to pin it"
+            )
 
 
 def _check_target(out: Path) -> None:

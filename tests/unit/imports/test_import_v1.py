@@ -100,6 +100,15 @@ def test_v1_notes_list_unpinned_adaptors_and_renamed_jobs(import_export):
 
     assert "job sync-cases: adaptor @openfn/language-http has no version" in result.notes
     assert "job replay-reading: adaptor @openfn/language-common@latest has @latest" in result.notes
+    # what @latest stands for when the import ran (tests: conftest.CATALOG's last versions)
+    assert (
+        "job sync-cases: @openfn/language-http@latest is @openfn/language-http@7.2.10 today; "
+        "write that in project.yaml to pin it" in result.notes
+    )
+    assert (
+        "job replay-reading: @openfn/language-common@latest is @openfn/language-common@3.3.4 today"
+        in result.stdout
+    )
     assert "| job | Register Patient | Register-Patient |" in result.notes
     # the same, printed
     assert "job sync-cases: adaptor @openfn/language-http has no version" in result.stdout
