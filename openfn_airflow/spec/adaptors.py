@@ -115,14 +115,17 @@ class RepositoryCatalog:
         self.registry = registry
         self.timeout = timeout
         self.cache_seconds = cache_seconds
-        self._answers: dict[str, Versions] = {}  # one answer per name per process
+        #: Answers this process already has, with when they were had: a long-lived process (the
+        #: api-server) sees a new ``latest`` once the cache time is over.
+        self._answers: dict[str, tuple[float, Versions]] = {}
 
     def installed(self) -> set[str]:
         return _installed_in(self.repo)
 
     def versions(self, name: str) -> Versions:
-        if name in self._answers:
-            return self._answers[name]
+        kept = self._answers.get(name)
+        if kept is not None and time.time() - kept[0] < self.cache_seconds:
+            return kept[1]
         cached = self._cached(name)
         if cached is not None and time.time() - cached[0] < self.cache_seconds:
             answer = cached[1]
@@ -134,7 +137,7 @@ class RepositoryCatalog:
                 self._store(name, answer)
             elif cached is not None:
                 answer = cached[1]  # a stale answer beats none while the registry is away
-        self._answers[name] = answer
+        self._answers[name] = (time.time(), answer)
         return answer
 
     def _ask_registry(self, name: str) -> Versions:
