@@ -21,9 +21,10 @@ import json
 import os
 import re
 import secrets
-import selectors
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import adaptors_repo
+from . import adaptors_repo, node_spares
 from .console import Console
 from .engines import CouldNotStart, JobCode
 from .execution import RunResult
@@ -113,20 +114,29 @@ def ran_with(node_version: str, adaptors: tuple[str, ...]) -> str:
     return ", ".join([f"Node {node_version}", f"@openfn/runtime {runtime_version()}", *adaptors])
 
 
-def node_command(executable: str, code: JobCode, protocol_fd: int) -> list[str]:
-    """How the runner is started: permissions, heap limit, and where it answers."""
+def readable_paths(code: JobCode) -> list[str]:
+    """What the runner may read: its own folder and the adaptors (not the spares beside them)."""
     assert code.adaptors_path is not None
-    readable = {str(JS_DIR), str(Path(code.adaptors_path).resolve())}
+    repo = Path(code.adaptors_path).resolve()
+    return sorted({str(JS_DIR), str(repo / "node_modules"), str(repo / "package.json")})
+
+
+def node_command(executable: str, code: JobCode, *arguments: str) -> list[str]:
+    """How the runner is started: permissions, heap limit, then ``arguments`` for runner.mjs."""
     command = [
         executable,
-        "--experimental-vm-modules",
+        "--experimental-vm-modules",  # the runtime's vm.SourceTextModule
         "--experimental-permission",
-        *(f"--allow-fs-read={path}" for path in sorted(readable)),
+        *(f"--allow-fs-read={path}" for path in readable_paths(code)),
         "--disable-warning=ExperimentalWarning",
     ]
     if code.memory_limit_mb:
         command.append(f"--max-old-space-size={BASE_HEAP_MB + int(code.memory_limit_mb)}")
-    return [*command, str(RUNNER), str(protocol_fd)]
+    return [*command, str(RUNNER), *arguments]
+
+
+def _environment() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 
 def _die_with_parent() -> None:
@@ -148,20 +158,65 @@ class _StartFailed(Exception):
 
 @dataclass
 class _Process:
-    """One running runner: its pipes and what has been read from them."""
+    """One runner this session owns: where requests go, where answers and output come from."""
 
-    popen: subprocess.Popen[bytes]
-    protocol: int  # read end of the runner's answers
-    selector: selectors.BaseSelector
-    buffers: dict[str, bytes] = field(default_factory=dict)
+    pid: int  # also its process group
+    writer: int
+    reader: int  # the writer itself for a claimed spare's socket
+    outputs: dict[int, str]  # other descriptors read: "stdout" or "stderr"
+    popen: subprocess.Popen[bytes] | None = None  # a runner this session started
+    watchdog: subprocess.Popen[bytes] | None = None  # kills a claimed spare if the task dies
+    connection: socket.socket | None = None
+    descriptors: list[int] = field(default_factory=list)  # closed with the process
+    buffer: bytes = b""
     stderr_tail: str = ""
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    said_exit: int | None = None  # the code the runner said it exits with
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return node_spares.alive(self.pid)
+
+    def returncode(self) -> int | None:
+        if self.popen is not None:
+            try:
+                return self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                return None
+        return self.said_exit
+
+    def kill(self) -> None:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)  # the runner and anything it started
+        if self.popen is None:  # a claimed spare, not our child: wait until it is gone
+            deadline = time.monotonic() + 5
+            while node_spares.alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        if self.watchdog is not None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+            if self.watchdog.stdin is not None:
+                self.watchdog.stdin.close()
+        if self.popen is not None:
+            with suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=10)
+            for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+                with suppress(OSError):
+                    if stream is not None:
+                        stream.close()
+        if self.connection is not None:
+            self.connection.close()
+        for fd in self.descriptors:
+            with suppress(OSError):
+                os.close(fd)
 
 
 class NodeSession:
     """One job task's Node process; ``run`` is one OpenFn run on it, never raises."""
 
-    def __init__(self, code: JobCode, configuration: dict[str, Any] | None) -> None:
+    def __init__(
+        self, code: JobCode, configuration: dict[str, Any] | None, *, spares: bool = True
+    ) -> None:
         if code.adaptors_path is None:
             raise CouldNotStart(
                 "JavaScript jobs need an adaptors repository: set [openfn] adaptors_path, then run"
@@ -177,6 +232,13 @@ class NodeSession:
         self.ran_with = ran_with(self.node_version, code.adaptors)
         self.code = code
         self.configuration = configuration
+        #: Whether the last runner started was a warm spare (claimed) rather than a cold one.
+        self.warm = False
+        #: The pid of the runner now, if any.
+        self.pid: int | None = None
+        #: Where the warm spares of this adaptor set and these limits wait.
+        self.spares_folder = node_spares.folder_for(Path(code.adaptors_path), self._fingerprint())
+        self._use_spares = spares
         self._secrets = secret_values(configuration) if configuration else []
         self._process: _Process | None = None
         self._token = ""
@@ -193,42 +255,75 @@ class NodeSession:
             if error.exit_code != ExitCode.LOAD_ERROR:
                 raise CouldNotStart(str(error)) from error
 
+    def _fingerprint(self) -> dict[str, object]:
+        # What a spare must share with this session to stand in for its own runner.
+        code_files = sorted(JS_DIR.glob("*.mjs"))
+        return {
+            "node": [self.executable, self.node_version],
+            "runner": [[str(f), f.stat().st_mtime_ns, f.stat().st_size] for f in code_files],
+            "adaptors": list(self.code.adaptors),
+            "memory_limit_mb": self.code.memory_limit_mb,
+            "readable": readable_paths(self.code),
+        }
+
     # -- the process -----------------------------------------------------------------------
 
-    def _start(self) -> None:
-        """Start a runner and wait until it has compiled the job; ``_StartFailed`` otherwise."""
+    def _spawn(self) -> _Process:
         read_end, write_end = os.pipe()
-        os.set_inheritable(write_end, True)
         try:
             popen = subprocess.Popen(
-                node_command(self.executable, self.code, write_end),
+                node_command(self.executable, self.code, str(write_end)),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(write_end,),
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                env=_environment(),
                 cwd=JS_DIR,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl and getppid
             )
         except OSError as error:
             os.close(read_end)
-            os.close(write_end)
             raise _StartFailed(
                 ExitCode.COULD_NOT_START, f"Node could not be started: {error}"
             ) from error
-        os.close(write_end)
+        finally:
+            os.close(write_end)
         assert popen.stdin and popen.stdout and popen.stderr
-        selector = selectors.DefaultSelector()
-        for name, fd in (
-            ("protocol", read_end),
-            ("stdout", popen.stdout.fileno()),
-            ("stderr", popen.stderr.fileno()),
-        ):
+        outputs = {popen.stdout.fileno(): "stdout", popen.stderr.fileno(): "stderr"}
+        for fd in (read_end, popen.stdin.fileno(), *outputs):
             os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_READ, name)
-        os.set_blocking(popen.stdin.fileno(), False)
-        self._process = _Process(popen, read_end, selector)
+        return _Process(
+            popen.pid,
+            writer=popen.stdin.fileno(),
+            reader=read_end,
+            outputs=outputs,
+            popen=popen,
+            descriptors=[read_end],
+        )
+
+    def _claim(self) -> _Process | None:
+        claimed = node_spares.claim(self.spares_folder)
+        if claimed is None:
+            return None
+        guard = node_spares.watchdog(claimed.pid, _environment())
+        fd = claimed.connection.fileno()
+        return _Process(
+            claimed.pid,
+            writer=fd,
+            reader=fd,
+            outputs={claimed.output: "stderr"},
+            watchdog=guard,
+            connection=claimed.connection,
+            descriptors=[claimed.output],
+        )
+
+    def _start(self) -> None:
+        """Get a runner (a warm spare, else a new one) with the job compiled; else _StartFailed."""
+        process = self._claim() if self._use_spares else None
+        self.warm = process is not None
+        self._process = process or self._spawn()
+        self.pid = self._process.pid
         self._token = secrets.token_hex(16)
         opening = {
             "type": "open",
@@ -244,6 +339,8 @@ class NodeSession:
         ended = self._exchange(opening, None, time.monotonic() + STARTUP_TIMEOUT, _OPENED)
         message = ended.message
         if message is not None and message["type"] == "ready":
+            if self._use_spares:
+                self._leave_spare()
             return
         self._stop()
         if message is not None and message["type"] == "compile-error":
@@ -261,21 +358,24 @@ class NodeSession:
             "\n".join([f"Node did not start: {detail}", *said]),
         )
 
+    def _leave_spare(self) -> None:
+        # For the next task of this adaptor set; a failure here costs that task a cold start.
+        repo = str(Path(str(self.code.adaptors_path)).resolve())
+        idle = f"{node_spares.IDLE_SECONDS:g}"
+        with suppress(OSError):
+            node_spares.leave_spare(
+                self.spares_folder,
+                lambda fd: node_command(
+                    self.executable, self.code, "--spare", str(fd), idle, repo, *self.code.adaptors
+                ),
+                cwd=JS_DIR,
+                env=_environment(),
+            )
+
     def _stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.popen.pid, signal.SIGKILL)  # the runner and anything it started
-        with suppress(subprocess.TimeoutExpired):
-            process.popen.wait(timeout=10)
-        process.selector.close()
-        for stream in (process.popen.stdin, process.popen.stdout, process.popen.stderr):
-            with suppress(OSError):
-                if stream is not None:
-                    stream.close()
-        with suppress(OSError):
-            os.close(process.protocol)
+        if process is not None:
+            process.kill()
 
     def close(self) -> None:
         """End the Node process (and anything it started)."""
@@ -293,16 +393,9 @@ class NodeSession:
         """Send ``request``, then read until a message of a ``final`` type, the deadline or EOF."""
         process = self._process
         assert process is not None
-        assert process.popen.stdin is not None
-        stdin = process.popen.stdin.fileno()
         pending = (json.dumps(request) + "\n").encode()
-        process.selector.register(stdin, selectors.EVENT_WRITE, "stdin")
         stderr: list[str] = []
-        try:
-            ended = self._read(process, request.get("id"), log, deadline, final, pending, stderr)
-        finally:
-            if stdin in process.selector.get_map():
-                process.selector.unregister(stdin)
+        ended = self._read(process, request.get("id"), log, deadline, final, pending, stderr)
         ended.stderr = "".join(stderr)
         return ended
 
@@ -316,45 +409,79 @@ class NodeSession:
         pending: bytes,
         stderr: list[str],
     ) -> _Ended:
-        stdin = process.popen.stdin.fileno()  # type: ignore[union-attr]
+        reads = {process.reader: "protocol", **process.outputs}
+        poller = select.poll()
+        masks: dict[int, int] = {}
         while True:
+            wanted = {fd: select.POLLIN for fd in reads}
+            if pending:
+                wanted[process.writer] = wanted.get(process.writer, 0) | select.POLLOUT
+            for fd in set(masks) - set(wanted):
+                poller.unregister(fd)
+            for fd, mask in wanted.items():
+                if masks.get(fd) != mask:
+                    poller.register(fd, mask)
+            masks = wanted
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 return _Ended(timed_out=True)
-            for key, _events in process.selector.select(wait):
-                name = key.data
-                if name == "stdin":
+            events = poller.poll(None if wait is None else int(wait * 1000) + 1)
+            for fd, event in events:
+                if fd == process.writer and pending and event & (select.POLLOUT | select.POLLERR):
                     try:
-                        pending = pending[os.write(stdin, pending) :]
+                        pending = pending[os.write(fd, pending) :]
                     except BlockingIOError:
-                        continue
+                        pass
                     except OSError:  # the runner is gone: reading says how
                         pending = b""
-                    if not pending:
-                        process.selector.unregister(stdin)
+                if fd not in reads or not event & (select.POLLIN | select.POLLHUP | select.POLLERR):
                     continue
                 try:
-                    chunk = os.read(key.fd, 65536)
+                    chunk = os.read(fd, 65536)
                 except BlockingIOError:
                     continue
+                except OSError:
+                    chunk = b""
+                name = reads[fd]
                 if not chunk:
                     if name == "protocol":
                         return self._ended(process, stderr)
-                    process.selector.unregister(key.fd)
+                    del reads[fd]
                 elif name == "protocol":
                     for message in self._messages(process, chunk, log):
-                        if message.get("type") == "log":
+                        kind = message.get("type")
+                        if kind == "log":
                             if log is not None and message.get("run") == run_id:
                                 _log_line(log, message)
-                        elif message.get("type") in final:
+                        elif kind == "exit":
+                            process.said_exit = message.get("code")
+                        elif kind in final:
+                            # What the runner wrote to its other descriptors before this answer
+                            # is in their pipes already: it belongs to this run.
+                            for other, output in list(reads.items()):
+                                if output != "protocol":
+                                    self._drain(process, other, output, log, stderr)
                             return _Ended(message=message)
-                elif name == "stdout":
-                    # Only a job writing to the descriptor itself gets here (the runner
-                    # routes process.stdout): it is the job's output.
-                    if log is not None:
-                        log.write("stdout", chunk.decode("utf-8", "replace"))
                 else:
-                    self._stderr(process, chunk, stderr)
+                    self._output(process, name, chunk, log, stderr)
+
+    def _output(
+        self, process: _Process, name: str, chunk: bytes, log: Console | None, stderr: list[str]
+    ) -> None:
+        if name == "stdout":
+            # Only a job writing to the descriptor itself gets here (the runner routes
+            # process.stdout): it is the job's output.
+            if log is not None:
+                log.write("stdout", chunk.decode("utf-8", "replace"))
+        else:
+            self._stderr(process, chunk, stderr)
+
+    def _drain(
+        self, process: _Process, fd: int, name: str, log: Console | None, stderr: list[str]
+    ) -> None:
+        with suppress(OSError):
+            while chunk := os.read(fd, 65536):
+                self._output(process, name, chunk, log, stderr)
 
     @staticmethod
     def _stderr(process: _Process, chunk: bytes, stderr: list[str]) -> None:
@@ -365,8 +492,7 @@ class NodeSession:
     def _messages(
         self, process: _Process, chunk: bytes, log: Console | None
     ) -> Iterator[dict[str, Any]]:
-        data = process.buffers.get("protocol", b"") + chunk
-        *lines, process.buffers["protocol"] = data.split(b"\n")
+        *lines, process.buffer = (process.buffer + chunk).split(b"\n")
         for line in lines:
             try:
                 message = json.loads(line)
@@ -384,17 +510,11 @@ class NodeSession:
             yield message
 
     def _ended(self, process: _Process, stderr: list[str]) -> _Ended:
-        try:
-            returncode = process.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            returncode = None
-        # What Node printed last (a fatal error) is read before the pipe goes.
-        assert process.popen.stderr is not None
-        try:
-            while chunk := os.read(process.popen.stderr.fileno(), 65536):
-                self._stderr(process, chunk, stderr)
-        except OSError:
-            pass
+        # The runner's answers ended: it is gone. Its last words (a fatal error) come after.
+        returncode = process.returncode()
+        for fd, name in process.outputs.items():
+            if name == "stderr":
+                self._drain(process, fd, name, None, stderr)
         return _Ended(returncode=returncode)
 
     # -- one run -------------------------------------------------------------------------------
@@ -416,7 +536,7 @@ class NodeSession:
             log.runtime("\n".join(self._load_error))
             log.runtime("Job failed to load (exit 10)")
             return self._result(log, ExitCode.LOAD_ERROR, started, error=self._load_error[0])
-        if self._process is None or self._process.popen.poll() is not None:
+        if self._process is None or not self._process.alive():
             self._stop()
             try:
                 self._start()
@@ -541,9 +661,13 @@ def _one_line(text: str) -> str:
 class NodeEngine:
     """JavaScript job files, run on ``@openfn/runtime`` in a Node process the task owns."""
 
+    def __init__(self, *, spares: bool = True) -> None:
+        #: Whether sessions claim and leave warm spares (node_spares); off, every start is cold.
+        self.spares = spares
+
     @contextmanager
     def open(self, code: JobCode, configuration: dict[str, Any] | None) -> Iterator[NodeSession]:
-        session = NodeSession(code, configuration)
+        session = NodeSession(code, configuration, spares=self.spares)
         try:
             yield session
         finally:

@@ -9,7 +9,14 @@
 // descriptor named in argv (not stdout, which a job reaches through the known escapes). Every
 // answer carries the session's token, which lives only in this module's scope: a job writing to
 // that descriptor itself cannot make a line Python accepts. Closing stdin ends the process.
+//
+// `runner.mjs --spare FD IDLE_SECONDS REPO ADAPTOR...` is a warm spare (node_spares.py): it imports
+// the adaptors, then waits on the listening unix socket FD for the one task that claims it
+// (proving it knows the key given on stdin); that connection is then its stdin and answer
+// descriptor both. Unclaimed, it exits after IDLE_SECONDS.
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 
@@ -18,11 +25,13 @@ import run, { NOTIFY_JOB_ERROR, getModuleEntryPoint } from '@openfn/runtime';
 import { compile } from './compiler.mjs';
 import { interceptRequests } from './test_mode.mjs';
 
-const out = Number(process.argv[2]);
+const spare = process.argv[2] === '--spare';
+let out = spare ? -1 : Number(process.argv[2]);
 let token = '';
 
-function send(message) {
-  const line = Buffer.from(`${JSON.stringify({ ...message, token })}\n`);
+function writeLine(message) {
+  // Synchronous, so that an answer is out before whatever comes next (even process.exit).
+  const line = Buffer.from(`${JSON.stringify(message)}\n`);
   let done = 0;
   while (done < line.length) {
     try {
@@ -32,6 +41,8 @@ function send(message) {
     }
   }
 }
+
+const send = (message) => writeLine({ ...message, token });
 
 // ---------------------------------------------------------------------------------------------
 // Logging: the job's console (dropped when the job has `console: false`) and the runtime's lines.
@@ -157,6 +168,9 @@ function compileError(error, source) {
   };
 }
 
+// Adaptors a spare imported before it was claimed, by specifier.
+const imported = new Map();
+
 async function open(request) {
   token = request.token;
   session = {
@@ -173,7 +187,7 @@ async function open(request) {
   let exportsOfFirst = [];
   for (const [index, adaptor] of session.adaptors.entries()) {
     try {
-      const { names, version } = await adaptorExports(session.repo, adaptor);
+      const { names, version } = await (imported.get(adaptor) ?? adaptorExports(session.repo, adaptor));
       if (index === 0) exportsOfFirst = names;
       versions.push(version);
     } catch (error) {
@@ -271,7 +285,6 @@ process.on('unhandledRejection', fatal);
 // The request loop: one request at a time, in order.
 
 let queue = Promise.resolve();
-let buffered = '';
 
 function handle(line) {
   if (!line.trim()) return;
@@ -282,16 +295,70 @@ function handle(line) {
   });
 }
 
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  buffered += chunk;
-  let newline;
-  while ((newline = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, newline);
-    buffered = buffered.slice(newline + 1);
-    handle(line);
+function readLines(stream, onLine) {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      onLine(line);
+    }
+  });
+}
+
+// Whoever ends this process (a job calling process.exit, the runner itself) says so first:
+// Python may not be its parent, and cannot read its exit status otherwise.
+process.on('exit', (code) => {
+  if (token && out >= 0) {
+    try {
+      send({ type: 'exit', code });
+    } catch {
+      // the other side is gone
+    }
   }
 });
-// The task is gone (or done with us): so is this process, whatever a job left running.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
+
+if (!spare) {
+  readLines(process.stdin, handle);
+  // The task is gone (or done with us): so is this process, whatever a job left running.
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+} else {
+  const [, , , listening, idleSeconds, repo, ...adaptors] = process.argv;
+  const idle = setTimeout(() => process.exit(0), Number(idleSeconds) * 1000);
+  let key = null;
+  readLines(process.stdin, (line) => {
+    key ??= line.trim();
+  });
+  process.stdin.on('error', () => {});
+  // What makes a cold start slow, done before any task asks: the adaptors' imports.
+  for (const adaptor of adaptors) {
+    const loading = adaptorExports(repo, adaptor);
+    loading.catch(() => process.exit(1)); // a broken spare is no spare
+    imported.set(adaptor, loading);
+  }
+  const server = net.createServer({ pauseOnConnect: false });
+  server.on('connection', (socket) => {
+    server.close();
+    clearTimeout(idle);
+    let claimed = false;
+    socket.on('close', () => process.exit(0));
+    socket.on('error', () => process.exit(0));
+    readLines(socket, (line) => {
+      if (claimed) {
+        handle(line);
+        return;
+      }
+      const claim = JSON.parse(line);
+      if (claim.type !== 'claim' || !key) process.exit(0);
+      claimed = true;
+      out = socket._handle.fd;
+      const proof = createHmac('sha256', key).update(String(claim.nonce)).digest('hex');
+      writeLine({ type: 'claimed', proof, pid: process.pid });
+    });
+  });
+  server.listen({ fd: Number(listening) });
+}

@@ -45,7 +45,7 @@ def code_for(repo: Path, job: str | Path, *adaptors: str, **options: Any) -> Job
 
 
 def run_once(code: JobCode, state: dict[str, Any] | None = None, configuration: Any = None):
-    with NodeEngine().open(code, configuration) as session:
+    with NodeEngine(spares=False).open(code, configuration) as session:
         return session.run(state if state is not None else {"data": {}})
 
 
@@ -123,7 +123,7 @@ def test_source_job_is_compiled_by_the_runner(repo: Path) -> None:
 
 def test_a_batched_session_runs_each_state_in_a_fresh_context_of_one_process(repo: Path) -> None:
     code = code_for(repo, "compiled.js")
-    with NodeEngine().open(code, None) as session:
+    with NodeEngine(spares=False).open(code, None) as session:
         results = [session.run({"data": {"n": n}}) for n in (1, 2, 3)]
     states = [r.final_state["data"] for r in results if r.final_state]
     assert [s["doubled"] for s in states] == [2, 4, 6]
@@ -164,7 +164,7 @@ def test_a_busy_loop_is_killed_at_the_timeout_and_the_next_run_gets_a_new_proces
     repo: Path,
 ) -> None:
     code = code_for(repo, "loop_when_asked.js", timeout=1.5)
-    with NodeEngine().open(code, None) as session:
+    with NodeEngine(spares=False).open(code, None) as session:
         before = session.run({"data": {}})
         started = time.monotonic()
         looped = session.run({"data": {"loop": True}})
@@ -183,7 +183,7 @@ def test_a_busy_loop_is_killed_at_the_timeout_and_the_next_run_gets_a_new_proces
 
 def test_using_more_memory_than_the_limit_is_exit_134(repo: Path) -> None:
     code = code_for(repo, "allocate.js", memory_limit_mb=40)
-    with NodeEngine().open(code, None) as session:
+    with NodeEngine(spares=False).open(code, None) as session:
         small = session.run({"data": {"arrays": 2}})
         huge = session.run({"data": {"arrays": 10_000}})
         again = session.run({"data": {"arrays": 2}})
@@ -206,7 +206,7 @@ def test_a_thrown_error_is_a_fail_exit_1_without_the_credential(repo: Path) -> N
 
 def test_an_http_404_from_language_http_is_a_fail(repo: Path, api: FakeApi) -> None:
     code = code_for(repo, "http_get.js", HTTP)
-    with NodeEngine().open(code, {"baseUrl": api.url}) as session:
+    with NodeEngine(spares=False).open(code, {"baseUrl": api.url}) as session:
         found = session.run({"data": {"path": "/things"}})
         missing = session.run({"data": {"path": "/missing"}})
     assert found.exit_code == 0, found.log
@@ -229,7 +229,7 @@ def test_an_undeclared_name_is_a_crash_exit_5(repo: Path) -> None:
 
 def test_a_job_ending_its_process_is_exit_5_and_the_session_goes_on(repo: Path) -> None:
     code = code_for(repo, "exits.js")
-    with NodeEngine().open(code, None) as session:
+    with NodeEngine(spares=False).open(code, None) as session:
         first = session.run({"data": {}})
         second = session.run({"data": {}})
     assert (first.exit_code, first.status) == (5, "crashed")
@@ -239,7 +239,7 @@ def test_a_job_ending_its_process_is_exit_5_and_the_session_goes_on(repo: Path) 
 
 def test_a_syntax_error_is_exit_10_with_the_jobs_line_and_column(repo: Path) -> None:
     code = code_for(repo, "syntax_error.js")
-    with NodeEngine().open(code, None) as session:
+    with NodeEngine(spares=False).open(code, None) as session:
         results = [session.run({"data": {}}), session.run({"data": {}})]
     for result in results:
         assert (result.exit_code, result.status) == (10, "crashed")
@@ -252,7 +252,7 @@ def test_a_syntax_error_is_exit_10_with_the_jobs_line_and_column(repo: Path) -> 
 
 def test_an_adaptor_not_installed_cannot_start(repo: Path) -> None:
     code = code_for(repo, "compiled.js", "@openfn/language-common@1.0.404")
-    with pytest.raises(CouldNotStart) as raised, NodeEngine().open(code, None):
+    with pytest.raises(CouldNotStart) as raised, NodeEngine(spares=False).open(code, None):
         pass
     message = str(raised.value)
     assert "@openfn/language-common@1.0.404 is not installed" in message
@@ -266,7 +266,7 @@ def test_no_node_on_path_cannot_start(
     code = code_for(repo, "compiled.js")
     with (
         pytest.raises(CouldNotStart, match=r"Node\.js 20 or newer.*no `node` on PATH"),
-        NodeEngine().open(code, None),
+        NodeEngine(spares=False).open(code, None),
     ):
         pass
 
@@ -282,7 +282,7 @@ def test_node_older_than_20_cannot_start(
     code = code_for(repo, "compiled.js")
     with (
         pytest.raises(CouldNotStart, match=r"Node\.js 20 or newer; .*node is v18\.19\.1"),
-        NodeEngine().open(code, None),
+        NodeEngine(spares=False).open(code, None),
     ):
         pass
     node_module._node_version.cache_clear()
@@ -293,7 +293,7 @@ def test_node_older_than_20_cannot_start(
 
 def test_test_mode_answers_every_request_without_sending_it(repo: Path, api: FakeApi) -> None:
     code = code_for(repo, "http_get.js", HTTP, test_mode=True)
-    with NodeEngine().open(code, {"baseUrl": api.url}) as session:
+    with NodeEngine(spares=False).open(code, {"baseUrl": api.url}) as session:
         result = session.run({"data": {"path": "/missing"}})
     assert result.exit_code == 0, result.log
     assert result.final_state is not None and result.final_state["data"] == {}
@@ -392,7 +392,7 @@ def test_node_dies_when_the_task_process_is_killed(repo: Path, tmp_path: Path) -
         from openfn_airflow.runtime.node import NodeEngine
         code = JobCode(file={str(JOBS / "loop_when_asked.js")!r}, adaptors=({COMMON!r},),
                        adaptors_path={str(repo)!r})
-        with NodeEngine().open(code, None) as session:
+        with NodeEngine(spares=False).open(code, None) as session:
             print("open", flush=True)
             session.run({{"data": {{"loop": True}}}})
         """

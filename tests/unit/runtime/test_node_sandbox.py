@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openfn_airflow.runtime import node_spares
 from openfn_airflow.runtime.engines import JobCode
 from openfn_airflow.runtime.node import NodeEngine
 from tests.adaptors import adaptors_repo
@@ -90,7 +93,7 @@ def escape_job(route: str, folders: dict[str, Path]) -> Path:
 
 def run_escapes(repo: Path, job: Path, configuration: Any = None) -> tuple[dict[str, Any], str]:
     code = JobCode(file=str(job), adaptors=(COMMON,), adaptors_path=str(repo))
-    with NodeEngine().open(code, configuration) as session:
+    with NodeEngine(spares=False).open(code, configuration) as session:
         result = session.run({"data": {}})
     assert result.exit_code == 0, result.log
     assert result.final_state is not None
@@ -131,7 +134,7 @@ def test_the_credential_is_in_no_process_environment_or_argument(
 ) -> None:
     job = escape_job("state", folders)
     code = JobCode(file=str(job), adaptors=(COMMON,), adaptors_path=str(repo))
-    with NodeEngine().open(code, {"password": PASSWORD}) as session:
+    with NodeEngine(spares=False).open(code, {"password": PASSWORD}) as session:
         result = session.run({"data": {}})
         assert result.final_state is not None
         pid = result.final_state["data"]["pid"]
@@ -168,7 +171,7 @@ def test_configuration_values_never_reach_a_stored_state_or_the_log(
     )
     configuration = {"password": PASSWORD, "token": "tok/with space&more"}
     code = JobCode(file=str(job), adaptors=(COMMON,), adaptors_path=str(repo))
-    with NodeEngine().open(code, configuration) as session:
+    with NodeEngine(spares=False).open(code, configuration) as session:
         ok = session.run({"data": {}})
         failed_job = tmp_path / "fails.js"
     assert ok.exit_code == 0, ok.log
@@ -183,7 +186,7 @@ def test_configuration_values_never_reach_a_stored_state_or_the_log(
         "fn(state => { throw new Error('denied for ' + state.configuration.password); });\n"
     )
     code = JobCode(file=str(failed_job), adaptors=(COMMON,), adaptors_path=str(repo))
-    with NodeEngine().open(code, configuration) as session:
+    with NodeEngine(spares=False).open(code, configuration) as session:
         failed = session.run({"data": {}})
     assert failed.exit_code == 1
     assert failed.error == "JobError: denied for ***"
@@ -197,7 +200,46 @@ def test_a_job_cannot_import_a_module_outside_openfns_packages(repo: Path, tmp_p
         "export default [(state) => ({ ...state, data: String(execSync('id')) })];\n"
     )
     code = JobCode(file=str(job), adaptors=(COMMON,), adaptors_path=str(repo))
-    with NodeEngine().open(code, None) as session:
+    with NodeEngine(spares=False).open(code, None) as session:
         result = session.run({"data": {}})
     assert (result.exit_code, result.status) == (5, "crashed")
     assert result.error == "ImportError: module blacklisted: child_process"
+
+
+def test_a_warm_spare_is_sandboxed_alike_and_no_job_reads_the_spares(
+    repo: Path, folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(node_spares, "IDLE_SECONDS", 30.0)
+    monkeypatch.setenv("OPENFN_FAKE_SECRET", FAKE_SECRET)
+    job = escape_job("state", folders)
+    spares = repo / ".spares"
+    job.write_text(
+        job.read_text().replace(
+            "  } };",
+            f"    spares: probe(() => fs.readdirSync({json.dumps(str(spares))})),\n  }} }};",
+        )
+    )
+    # A memory limit of its own keeps this test's spare apart from other tests' and runs'.
+    code = JobCode(
+        file=str(job),
+        adaptors=(COMMON,),
+        adaptors_path=str(repo),
+        memory_limit_mb=random.randint(2_000, 60_000),
+    )
+    with NodeEngine().open(code, None) as session:
+        folder = session.spares_folder
+    deadline = time.monotonic() + 20
+    while not node_spares.waiting(folder):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert any(folder.glob("*.key"))
+    with NodeEngine().open(code, {"password": PASSWORD}) as session:
+        assert session.warm
+        result = session.run({"data": {}})
+    assert result.exit_code == 0, result.log
+    assert result.final_state is not None
+    data = result.final_state["data"]
+    assert data["env"] == {"PATH": os.environ["PATH"]}
+    denied = {"denied": "ERR_ACCESS_DENIED"}
+    for probe in ("passwd", "other_job", "write", "exec", "worker", "spares"):
+        assert data[probe] == denied, probe
