@@ -12,3 +12,10 @@ _home = tempfile.mkdtemp(prefix="openfn-airflow-test-home-")
 atexit.register(shutil.rmtree, _home, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = _home
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# JavaScript jobs (the example project has one) find their adaptors in the repository every test
+# shares (tests/adaptors.py), so no Airflow home of a test installs adaptors of its own.
+os.environ.setdefault(
+    "AIRFLOW__OPENFN__ADAPTORS_PATH",
+    os.environ.get("OPENFN_TEST_ADAPTORS")
+    or os.path.join(os.path.expanduser("~"), ".cache", "openfn-airflow", "test-adaptors"),
+)

@@ -355,4 +355,5 @@ def test_a_task_process_builds_only_its_own_dag(monkeypatch):
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "openfn__example__sync-cases")
     assert list(load_dags(REPO / "dags")) == ["openfn__example__sync-cases"]
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "some_other_dag")
-    assert len(load_dags(REPO / "dags")) == 6
+    live = [name for name, job in example_jobs().items() if not job.get("archived")]
+    assert len(load_dags(REPO / "dags")) == len(live)
