@@ -661,9 +661,10 @@ def _one_line(text: str) -> str:
 class NodeEngine:
     """JavaScript job files, run on ``@openfn/runtime`` in a Node process the task owns."""
 
-    def __init__(self, *, spares: bool = True) -> None:
+    def __init__(self, *, spares: bool | None = None) -> None:
         #: Whether sessions claim and leave warm spares (node_spares); off, every start is cold.
-        self.spares = spares
+        #: None: ``node_spares.ENABLED``.
+        self.spares = node_spares.ENABLED if spares is None else spares
 
     @contextmanager
     def open(self, code: JobCode, configuration: dict[str, Any] | None) -> Iterator[NodeSession]:

@@ -30,6 +30,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Whether NodeEngine() sessions use spares unless told otherwise (a test that counts Node
+#: processes, or a machine short of memory, turns them off).
+ENABLED = True
 #: Seconds an unclaimed spare waits before it exits.
 IDLE_SECONDS = 300.0
 #: Seconds a claimant waits for a spare to prove itself.
