@@ -23,7 +23,7 @@ def test_the_imported_v1_project_loads(import_export):
         "welcome-patient",
     ]
     assert {job.language for job in project.jobs.values()} == {"javascript"}
-    assert project.jobs["welcome-patient"].adaptors == ("@openfn/language-http@6.4.3",)
+    assert project.jobs["welcome-patient"].adaptors == ("@openfn/language-http@7.2.10",)
     # @latest is resolved once, when the spec loads
     assert project.jobs["sync-cases"].adaptors == ("@openfn/language-http@7.2.10",)
     assert project.jobs["replay-reading"].adaptors == ("@openfn/language-common@3.3.4",)

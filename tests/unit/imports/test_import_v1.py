@@ -35,7 +35,7 @@ def test_v1_triggers_and_jobs_are_written_in_this_projects_format(import_export)
             },
             "welcome-patient": {
                 "file": "jobs/welcome-patient.js",
-                "adaptor": "@openfn/language-http@6.4.3",
+                "adaptor": "@openfn/language-http@7.2.10",
                 "trigger": "registration-done",
                 "credential": "example-api",
             },
