@@ -74,28 +74,38 @@ def _node_version(executable: str) -> str:
     return done.stdout.strip()
 
 
-def node() -> tuple[str, str]:
-    """The ``node`` executable and its version (``v20.20.2``); ``CouldNotStart`` without Node 20+."""
+def node_executable() -> str:
+    """The ``node`` on PATH; ``CouldNotStart`` naming Node 20 when there is none."""
     executable = shutil.which("node")
     if executable is None:
         raise CouldNotStart(
             f"JavaScript jobs need Node.js {MIN_NODE_MAJOR} or newer, and there is no `node` on"
             f" PATH. {NODE_HINT}"
         )
-    try:
-        version = _node_version(executable)
-    except (OSError, subprocess.SubprocessError) as error:
-        raise CouldNotStart(
-            f"JavaScript jobs need Node.js {MIN_NODE_MAJOR} or newer; {executable} --version"
-            f" failed ({error}). {NODE_HINT}"
-        ) from error
+    return executable
+
+
+def check_node(executable: str, version: str | None = None) -> str:
+    """Return the version of ``executable`` (``v20.20.2``); ``CouldNotStart`` if older than 20.
+
+    ``version`` is what the runner reported; without it ``node --version`` is asked (slower:
+    done only when a runner did not start, to say why).
+    """
+    if version is None:
+        try:
+            version = _node_version(executable)
+        except (OSError, subprocess.SubprocessError) as error:
+            raise CouldNotStart(
+                f"JavaScript jobs need Node.js {MIN_NODE_MAJOR} or newer; {executable} --version"
+                f" failed ({error}). {NODE_HINT}"
+            ) from error
     match = re.match(r"v(\d+)\.", version)
     if match is None or int(match[1]) < MIN_NODE_MAJOR:
         raise CouldNotStart(
             f"JavaScript jobs need Node.js {MIN_NODE_MAJOR} or newer; {executable} is"
             f" {version or 'of unknown version'}. {NODE_HINT}"
         )
-    return executable, version
+    return version
 
 
 def runtime_version() -> str:
@@ -228,8 +238,10 @@ class NodeSession:
                 f"The adaptor {', '.join(missing)} is not installed in {code.adaptors_path}:"
                 " run `openfn-airflow adaptors install PROJECT` (PROJECT: this job's project)"
             )
-        self.executable, self.node_version = node()
-        self.ran_with = ran_with(self.node_version, code.adaptors)
+        self.executable = node_executable()
+        #: Set from what the runner reports once it started.
+        self.node_version = ""
+        self.ran_with = ""
         self.code = code
         self.configuration = configuration
         #: Whether the last runner started was a warm spare (claimed) rather than a cold one.
@@ -248,6 +260,7 @@ class NodeSession:
             self._source = Path(code.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             self._load_error = [f"The job file {code.file} cannot be read: {error}"]
+            self._set_version(check_node(self.executable))
             return
         try:
             self._start()
@@ -255,11 +268,17 @@ class NodeSession:
             if error.exit_code != ExitCode.LOAD_ERROR:
                 raise CouldNotStart(str(error)) from error
 
+    def _set_version(self, version: str) -> None:
+        self.node_version = version
+        self.ran_with = ran_with(version, self.code.adaptors)
+
     def _fingerprint(self) -> dict[str, object]:
         # What a spare must share with this session to stand in for its own runner.
         code_files = sorted(JS_DIR.glob("*.mjs"))
+        executable = Path(self.executable).resolve()
+        binary = executable.stat()
         return {
-            "node": [self.executable, self.node_version],
+            "node": [str(executable), binary.st_mtime_ns, binary.st_size],
             "runner": [[str(f), f.stat().st_mtime_ns, f.stat().st_size] for f in code_files],
             "adaptors": list(self.code.adaptors),
             "memory_limit_mb": self.code.memory_limit_mb,
@@ -338,11 +357,15 @@ class NodeSession:
         }
         ended = self._exchange(opening, None, time.monotonic() + STARTUP_TIMEOUT, _OPENED)
         message = ended.message
+        if message is not None and isinstance(message.get("node"), str):
+            self._set_version(check_node(self.executable, message["node"]))
         if message is not None and message["type"] == "ready":
             if self._use_spares:
                 self._leave_spare()
             return
         self._stop()
+        if message is None:
+            self._set_version(check_node(self.executable))  # an old Node fails here, clearly
         if message is not None and message["type"] == "compile-error":
             self._load_error = [
                 f"Compile error in {Path(self.code.file).name}: {message.get('message')}",
@@ -543,6 +566,9 @@ class NodeSession:
             except _StartFailed as error:
                 log.runtime(str(error))
                 return self._result(log, error.exit_code, started, error=str(error))
+            except CouldNotStart as error:
+                log.runtime(str(error))
+                return self._result(log, ExitCode.COULD_NOT_START, started, error=str(error))
         self._runs += 1
         request = {"type": "run", "id": self._runs, "state": initial_state(state, None)}
         timeout = self.code.timeout

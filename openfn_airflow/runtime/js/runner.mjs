@@ -191,7 +191,7 @@ async function open(request) {
       if (index === 0) exportsOfFirst = names;
       versions.push(version);
     } catch (error) {
-      send({ type: 'could-not-start', message: `${adaptor} could not be loaded: ${error.message}` });
+      send({ type: 'could-not-start', node: process.version, message: `${adaptor} could not be loaded: ${error.message}` });
       return;
     }
   }
@@ -205,10 +205,10 @@ async function open(request) {
     session.map = map;
   } catch (error) {
     if (typeof error.line === 'number') {
-      send({ type: 'compile-error', ...compileError(error, request.source) });
+      send({ type: 'compile-error', node: process.version, ...compileError(error, request.source) });
       return;
     }
-    send({ type: 'compile-error', message: `${error.name}: ${error.message}`, lines: [] });
+    send({ type: 'compile-error', node: process.version, message: `${error.name}: ${error.message}`, lines: [] });
     return;
   }
   send({ type: 'ready', node: process.version, adaptors: versions });
