@@ -546,7 +546,6 @@ class NodeSession:
         """Run the job once on ``state`` (without ``configuration``); never raises."""
         started = time.perf_counter()
         log = Console(job_output=self.code.console, secrets=self._secrets)
-        log.runtime(f"Ran with {self.ran_with}")
         try:
             return self._run(state, log, started)
         except Exception as error:  # the engine itself failed, not the job
@@ -621,7 +620,9 @@ class NodeSession:
         return RunResult(
             exit_code=int(exit_code),
             status=status_for(exit_code),
-            log=log.text(),
+            # Added after masking: a short credential (a login such as "openfn") must not mask
+            # the versions that ran the job.
+            log=f"Ran with {self.ran_with}\n{log.text()}",
             final_state=state,
             error=_one_line(log.mask(error)) if error else None,
             duration=time.perf_counter() - started,

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from adaptors import adaptors_repo
 
 from openfn_airflow.runtime import node as node_module
 from openfn_airflow.runtime.engines import CouldNotStart, JobCode, engine_for
 from openfn_airflow.runtime.node import NodeEngine
-from tests.adaptors import adaptors_repo
 
 JOBS = Path(__file__).parent / "js_jobs"
 COMMON = "@openfn/language-common@3.3.4"

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from adaptors import adaptors_repo
 
 from openfn_airflow.runtime import node_spares
 from openfn_airflow.runtime.engines import JobCode
 from openfn_airflow.runtime.node import NodeEngine
-from tests.adaptors import adaptors_repo
 
 COMMON = "@openfn/language-common@3.3.4"
 FAKE_SECRET = "fake-secret-from-the-task-env-9d2c"

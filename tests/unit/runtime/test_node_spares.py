@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+from adaptors import adaptors_repo
 
 from openfn_airflow.runtime import node_spares
 from openfn_airflow.runtime.engines import JobCode
 from openfn_airflow.runtime.node import NodeEngine
-from tests.adaptors import adaptors_repo
 
 JOBS = Path(__file__).parent / "js_jobs"
 HTTP = "@openfn/language-http@7.2.10"
