@@ -159,7 +159,9 @@ def _supervise(
     if code != 0:
         return _report_failure(supervisor, "db-migrate", code)
     migrated = time.monotonic()
-    say(f"migrated in {migrated - database_ready:.1f} s; starting Airflow ...")
+    say(f"migrated in {migrated - database_ready:.1f} s")
+    _install_adaptors(supervisor, stop)
+    say("starting Airflow ...")
 
     supervisor.start(
         "fake-api",
@@ -196,6 +198,25 @@ def _supervise(
             return _report_failure(supervisor, dead[0].name, dead[0].process.returncode)  # type: ignore[union-attr]
         time.sleep(0.5)
     return 0
+
+
+def _install_adaptors(supervisor: Supervisor, stop: StopRequest) -> None:
+    """Install the adaptors the projects' JavaScript jobs pin, before their first run needs them.
+
+    Without it the dag-processor starts the same install in the background at its first parse,
+    and a message arriving before it ends runs with exit 3 (adaptor not installed).
+    """
+    if shutil.which("npm") is None:
+        say("npm not found: JavaScript jobs will not run (they need Node.js 20+ and npm)")
+        return
+    say("installing the adaptors the projects name (openfn-airflow adaptors install) ...")
+    began = time.monotonic()
+    cli = [sys.executable, "-m", "openfn_airflow.cli", "adaptors", "install"]
+    code = supervisor.run("adaptors", cli, stop)
+    if code == 0:
+        say(f"adaptors ready in {time.monotonic() - began:.1f} s")
+    elif code is not None:
+        say(f"installing adaptors failed (exit {code}): see the adaptors log; starting anyway")
 
 
 def _banner(
