@@ -57,6 +57,7 @@ def seed(conn: Any) -> dict[str, int]:
         task_id="run",
         initial_state={"data": big, "references": []},
         final_state=None,
+        ran_with="Node v20.20.2, @openfn/runtime 1.9.5, @openfn/language-http@7.2.10",
     )["id"]
     ids["cron_run"] = make_run(
         conn,

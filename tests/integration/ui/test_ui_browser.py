@@ -262,6 +262,11 @@ def test_admin_works_through_the_activity(
         frame.locator("[data-message]").get_attribute("href").endswith(f"/messages/{seeded['ada']}")
     )
 
+    # What ran it: Node, OpenFn's runtime and the pinned adaptor.
+    assert frame.locator("[data-ran-with]").inner_text() == (
+        "Node v20.20.2, @openfn/runtime 1.9.5, @openfn/language-http@7.2.10"
+    )
+
     # Search the long log.
     frame.locator("[data-log] input[type=search]").fill("409")
     frame.locator("[data-log-count]", has_text="1 matching line").wait_for()
