@@ -2,7 +2,7 @@
 
 Run it from the repository root, with nothing else heavy on the machine::
 
-    flock /tmp/heavy.lock .venv/bin/python bench/js_runtime.py                # about 3 minutes
+    flock /tmp/heavy.lock .venv/bin/python bench/js_runtime.py                # about 2 minutes
     flock /tmp/heavy.lock .venv/bin/python bench/js_runtime.py --samples 3 --batch 20
 
 The job is trivial on both sides (``fn(state => state)`` on the adaptor, default
@@ -16,11 +16,15 @@ ledger as ``success`` with the message's body as its final data, or the bench fa
   ``engine_for(code).open`` plus ``runs.start_run`` / ``finish_run`` when the protocol package is
   not there, ``--via engine``) and records one run in PostgreSQL. Time: from just before the
   process is spawned to the run's ``finish_run`` committed. CPU: the process and everything it
-  started (``wait4``). Airflow's own start-up (its imports, the DAG parse) is not in it: it is the
-  same for both languages and is measured by ``bench/runtime.py``.
+  started (``wait4``), plus the whole life of the warm spare runner a JavaScript task claims (left
+  by the task before it, outliving that task: the bench adopts such orphans as subreaper and
+  reaps them). Between samples the bench waits for the next spare to be ready; the "back to
+  back" series does not (the spare is still importing its adaptor when it is claimed). Airflow's
+  own start-up (its imports, the DAG parse) is not in it: it is the same for both languages and
+  is measured by ``bench/runtime.py``.
 - **batched** (one task, N runs): one such process, one session, N runs; per run: the time and
-  the CPU of its process tree (``/proc``) between the session being open and the N-th run
-  recorded, divided by N.
+  the CPU of the bench's process tree (``/proc``: the task, its runner, the spare it leaves)
+  between the session being open and the N-th run recorded, divided by N.
 - **engine-multi**: OpenFn's own engine (``bench/js``, with openfn-airflow's compiler standing in
   for ``@openfn/compiler``) on the same job and the same adaptors repository, driven by
   ``bench/js/engine_multi.mjs``. Per-message: a fresh Node process creates a fresh engine and runs
