@@ -101,6 +101,12 @@ class Job(BaseModel):
     test_mode: bool | None = Field(description="null when the spec cannot be read")
     console: bool | None = Field(description="null when the spec cannot be read")
     credential: str | None = None
+    language: str | None = Field(
+        default=None, description="python or javascript; null when the spec cannot be read"
+    )
+    adaptors: list[str] = Field(
+        default_factory=list, description="A JavaScript job's pinned adaptors (name@version)."
+    )
     last_run: JobLastRun | None
 
 
@@ -153,6 +159,8 @@ def list_jobs(
                     test_mode=job.test_mode if job is not None else None,
                     console=job.console if job is not None else None,
                     credential=job.credential if job is not None else None,
+                    language=job.language if job is not None else None,
+                    adaptors=list(job.adaptors) if job is not None else [],
                     last_run=JobLastRun(**{k: v for k, v in last.items() if k != "job"})
                     if last
                     else None,

@@ -141,6 +141,22 @@ def test_the_jobs_screen_shows_each_job_with_its_trigger_flags_and_last_run(
     assert '<span class="tag warn">no</span>' in jobs["not-listening"]  # autoprocess off
 
 
+def test_the_jobs_screen_says_each_jobs_language_and_pinned_adaptor(admin, registry):
+    from pathlib import Path
+
+    from openfn_airflow.inbox.registry import sync_projects
+
+    sync_projects(registry, Path(__file__).resolve().parents[3] / "dags")  # the example project
+    registry.commit()
+    jobs = _job_rows(admin.get(f"{UI}/jobs?project=example").text)
+    assert 'data-language="javascript"' in jobs["forward-visit"]
+    assert "<code data-adaptor>@openfn/language-http@7.2.10</code>" in jobs["forward-visit"]
+    assert 'data-language="python">Python<' in jobs["register-patient"]
+    [listed] = admin.get("/openfn/api/v1/jobs?project=example&q=forward").json()["items"]
+    assert listed["language"] == "javascript"
+    assert listed["adaptors"] == ["@openfn/language-http@7.2.10"]
+
+
 def test_jobs_are_filtered_by_name_in_the_url_and_listed_by_the_api(admin, registry, core_dags):
     page = admin.get(f"{UI}/jobs?project=core&q=AFTER")
     assert set(_job_rows(page.text)) == {"after-success", "after-failure"}
