@@ -63,7 +63,6 @@ class Engine(Protocol):
         ...
 
 
-
 def _version(distribution: str) -> str:
     try:
         return metadata.version(distribution)

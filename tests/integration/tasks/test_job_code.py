@@ -28,9 +28,7 @@ def _js_job_dag(tmp_path: Path):
     return build_job_dag(project, job)
 
 
-def test_a_javascript_job_runs_with_its_adaptors_from_the_default_repository(
-    tmp_path, monkeypatch
-):
+def test_a_javascript_job_runs_with_its_adaptors_from_the_default_repository(tmp_path, monkeypatch):
     from airflow.configuration import AIRFLOW_HOME
 
     # tests/conftest.py points every test at the shared repository; this one is about the default.
