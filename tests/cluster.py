@@ -44,6 +44,29 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+FINISHED = ("success", "failed", "killed", "crashed", "lost")
+
+
+def schedule(project: str, trigger: str, message_ids: list[int]):
+    """What the inbox dispatcher does for messages that matched ``trigger`` of ``project``."""
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags.assets import schedule_messages
+
+    uri = f"openfn://{project}/triggers/{trigger}"
+    with create_session() as session:
+        return schedule_messages(session, project, uri, message_ids)
+
+
+def finished_runs(conn, project: str, job: str) -> list[dict]:
+    """The job's ledger runs that ended, oldest first, each with its log and states."""
+    from openfn_airflow.store import runs
+
+    conn.rollback()
+    rows = runs.list_runs(conn, project=project, job=job, limit=1000)
+    return [runs.get_run(conn, row["id"]) for row in reversed(rows) if row["status"] in FINISHED]
+
+
 def count_dags(db_url: str, prefix: str) -> int:
     """How many DAGs whose id starts with ``prefix`` Airflow holds and does not call stale."""
     import psycopg

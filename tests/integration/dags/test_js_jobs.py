@@ -12,17 +12,15 @@ import json
 import shutil
 from pathlib import Path
 
+import cluster as cluster_module
 import pytest
 from adaptors import adaptors_repo
 from cluster import Cluster, count_dags, fresh_start, wait_for
 from factories import make_message
 
-from openfn_airflow.store import runs
-
 REPO = Path(__file__).resolve().parents[3]
 PROJECT = REPO / "tests" / "integration" / "js_project"
 JOBS = 5  # every job of the js project
-FINISHED = ("success", "failed", "killed", "crashed", "lost")
 SECRET = "s3cret-pa55"  # the fake_api connection's password (tests/integration/conftest.py)
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
@@ -49,19 +47,11 @@ def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
 
 
 def schedule(trigger: str, message_ids: list[int]):
-    """What the inbox dispatcher does for messages that matched ``trigger``."""
-    from airflow.utils.session import create_session
-
-    from openfn_airflow.dags.assets import schedule_messages
-
-    with create_session() as session:
-        return schedule_messages(session, "js", f"openfn://js/triggers/{trigger}", message_ids)
+    return cluster_module.schedule("js", trigger, message_ids)
 
 
 def finished_runs(conn, job: str) -> list[dict]:
-    conn.rollback()
-    rows = runs.list_runs(conn, project="js", job=job, limit=1000)
-    return [runs.get_run(conn, row["id"]) for row in reversed(rows) if row["status"] in FINISHED]
+    return cluster_module.finished_runs(conn, "js", job)
 
 
 def stored(run: dict) -> str:

@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+import cluster as cluster_module
 import pytest
 from cluster import Cluster, count_dags, fresh_start, wait_for
 from factories import make_message
@@ -22,7 +23,6 @@ DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
 CORE_JOBS = 13  # every job of tests/integration/projects/core/project.yaml
-FINISHED = ("success", "failed", "killed", "crashed", "lost")
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +44,11 @@ def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
 
 
 def schedule(trigger: str, message_ids: list[int]):
-    """What the inbox dispatcher does for messages that matched ``trigger``."""
-    from airflow.utils.session import create_session
-
-    from openfn_airflow.dags.assets import schedule_messages
-
-    with create_session() as session:
-        return schedule_messages(session, "core", f"openfn://core/triggers/{trigger}", message_ids)
+    return cluster_module.schedule("core", trigger, message_ids)
 
 
 def finished_runs(conn, job: str) -> list[dict]:
-    conn.rollback()
-    rows = runs.list_runs(conn, project="core", job=job, limit=1000)
-    return [runs.get_run(conn, row["id"]) for row in reversed(rows) if row["status"] in FINISHED]
+    return cluster_module.finished_runs(conn, "core", job)
 
 
 def dag_run_count(conn, job: str) -> int:
