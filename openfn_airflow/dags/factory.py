@@ -134,6 +134,9 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             test_mode=job.test_mode,
             batched=batched,
             on_failure_callback=mark_unfinished_runs,
+            # A project's concurrency: every job's run task takes a slot of the project's pool
+            # (created and sized by the api-server from the spec: inbox/pools.py).
+            **({"pool": project.pool} if project.pool else {}),
             execution_timeout=None
             if batched
             else dt.timedelta(seconds=timeout + TIMEOUT_GRACE_SECONDS),

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import psycopg
 
 from openfn_airflow.bundles.folders import spec_folders
 from openfn_airflow.inbox import registry, settings
+from openfn_airflow.inbox.pools import PoolSync
 from openfn_airflow.spec.models import ASSET_SCHEME
 from openfn_airflow.store import dispatch
 from openfn_airflow.store.database import connect, wrap_exceptions
@@ -69,6 +71,7 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sync = 0.0
+        self._pools = PoolSync()
 
     def start(self) -> Dispatcher:
         """Start the thread (once); return self."""
@@ -144,11 +147,19 @@ class Dispatcher:
             listing = spec_folders(self.dags_folder or settings.dags_folder())
             try:
                 registry.sync_projects(conn, listing.folders, prune=listing.complete)
+                self._sync_pools(listing.folders)
             finally:
                 self._next_sync = time.monotonic() + REGISTRY_SYNC_SECONDS
         while dispatch.index_messages(conn, INDEX_BATCH) == INDEX_BATCH:
             if self._stopping.is_set():
                 break
+
+    def _sync_pools(self, folders: Sequence[Path]) -> None:
+        # Pools live in Airflow's tables: a failure there must not stop the inbox's delivery.
+        try:
+            self._pools.sync(folders)
+        except Exception:
+            log.exception("Could not create or resize the projects' pools; trying again later")
 
     def _defer(self, connection: Any, ids: list[int], error: str) -> None:
         connection.exec_driver_sql(

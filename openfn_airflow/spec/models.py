@@ -16,6 +16,11 @@ Runs = Literal["per-message", "batched"]
 ASSET_SCHEME = "openfn"
 
 
+def project_pool(project: str) -> str:
+    """The name of a project's Airflow pool (``concurrency:`` at the project's top level)."""
+    return f"openfn__{project}"
+
+
 def job_dag_id(project: str, job: str) -> str:
     """The id of a job's DAG (``dags.factory.dag_id_for`` builds DAGs with the same)."""
     return f"openfn__{project}__{job}"
@@ -104,9 +109,16 @@ class Project:
     jobs: dict[str, Job]  # only valid, non-archived jobs
     problems: tuple[Problem, ...] = ()
     retention: Retention = Retention()
+    #: At most this many runs of the project's jobs at once (an Airflow pool); None: no limit.
+    concurrency: int | None = None
 
     def __hash__(self) -> int:
         return hash((self.name, self.spec_path))
+
+    @property
+    def pool(self) -> str | None:
+        """The Airflow pool the project's job tasks share when it has a concurrency."""
+        return project_pool(self.name) if self.concurrency else None
 
     def trigger_of(self, job: Job) -> Trigger | None:
         """Return the trigger `job` listens to, or None for a job run by hand only."""

@@ -7,7 +7,13 @@ import uuid
 from pathlib import Path
 
 from openfn_airflow.spec.chains import keep_chained
-from openfn_airflow.spec.fields import check_keys, check_name, describe, expect_mapping
+from openfn_airflow.spec.fields import (
+    check_keys,
+    check_name,
+    describe,
+    expect_mapping,
+    read_positive_int,
+)
 from openfn_airflow.spec.jobs import read_job
 from openfn_airflow.spec.models import Project, job_dag_id
 from openfn_airflow.spec.problems import Problems, SpecError, document_order
@@ -15,7 +21,7 @@ from openfn_airflow.spec.references import Entries, check_references
 from openfn_airflow.spec.retention import read_retention
 from openfn_airflow.spec.triggers import read_trigger
 
-TOP_KEYS = ("project", "inbox", "retention", "triggers", "jobs")
+TOP_KEYS = ("project", "inbox", "retention", "concurrency", "triggers", "jobs")
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 DAG_ID_MAX_LENGTH = 250  # Airflow's limit
 
@@ -55,6 +61,13 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
     name = _read_name(data, problems)
     inbox_id = _read_inbox(data, problems)
     retention = read_retention(data, problems)
+    concurrency = read_positive_int(
+        data,
+        "concurrency",
+        (),
+        problems,
+        "e.g. concurrency: 4 (at most 4 runs of this project's jobs at once, all jobs together)",
+    )
     entries = Entries()
     _read_triggers(_read_section(data, "triggers", problems), entries, problems)
     _read_jobs(_read_section(data, "jobs", problems), root, name, entries, problems)
@@ -100,6 +113,7 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
         jobs={key: draft.job for key, draft in entries.drafts.items() if key in kept and draft.job},
         problems=problems.in_order(order),
         retention=retention,
+        concurrency=concurrency,
     )
 
 
