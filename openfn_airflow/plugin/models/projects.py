@@ -36,10 +36,24 @@ class Queue(BaseModel):
     undispatched: int = Field(description="Inbox deliveries not turned into asset events yet.")
 
 
+class MonthPace(BaseModel):
+    """The current month's runs so far, projected to its end, against the previous month."""
+
+    month: str = Field(description="The current month (UTC), YYYY-MM.")
+    runs_so_far: int
+    projected: int = Field(description="runs_so_far at the pace of the month's elapsed part.")
+    previous_month: str
+    previous_month_runs: int
+    ratio: float | None = Field(
+        description="projected / previous_month_runs; null when the previous month had none."
+    )
+
+
 class ProjectUsage(BaseModel):
     project: str
     since: dt.date
-    days: list[DayUsage] = Field(description="Every day of the window, oldest first.")
+    days: list[DayUsage] = Field(description="Every day of the last 12 months, oldest first.")
+    pace: MonthPace
     queue: Queue
 
 

@@ -15,6 +15,7 @@ from openfn_airflow.plugin.models.projects import (
     AuthMethodList,
     CreatedAuthMethod,
     DayUsage,
+    MonthPace,
     NewAuthMethod,
     OpenedInbox,
     Project,
@@ -27,7 +28,7 @@ from openfn_airflow.plugin.permissions import PermissionsDep
 from openfn_airflow.plugin.security import require_edit
 from openfn_airflow.store import auth_methods, projects, usage
 
-USAGE_DAYS = 30
+USAGE_DAYS = 365  # the last 12 months, today included
 
 router = APIRouter(tags=["projects"])
 
@@ -64,7 +65,7 @@ def list_projects(request: Request, conn: ConnDep, perms: PermissionsDep) -> Pro
 
 @router.get("/projects/{name}/usage")
 def get_usage(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> ProjectUsage:
-    """Show a project's runs per day by status over the last 30 days, and its queue."""
+    """Show a project's runs per day by status over the last 12 months, the month's pace, and its queue."""
     from airflow.utils.session import create_session
 
     from openfn_airflow.dags.queue import dag_runs_in_flight
@@ -80,13 +81,14 @@ def get_usage(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> Projec
     with create_session() as session:
         dag_runs = dag_runs_in_flight(session, perms.project_dags(name))
     days = [first + dt.timedelta(days=offset) for offset in range(USAGE_DAYS)]
+    totals = {day: sum(counts.values()) for day, counts in per_day.items()}
     return ProjectUsage(
         project=name,
         since=first,
         days=[
-            DayUsage(day=day, total=sum(per_day.get(day, {}).values()), runs=per_day.get(day, {}))
-            for day in days
+            DayUsage(day=day, total=totals.get(day, 0), runs=per_day.get(day, {})) for day in days
         ],
+        pace=month_pace(totals, utcnow()),
         queue=Queue(
             pending_runs=unfinished["pending"],
             running_runs=unfinished["running"],
@@ -94,6 +96,29 @@ def get_usage(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> Projec
             dag_runs_running=dag_runs["running"],
             undispatched=undispatched,
         ),
+    )
+
+
+def month_pace(totals: dict[dt.date, int], now: dt.datetime) -> MonthPace:
+    """This month's runs so far and at that pace by its end, against the whole previous month."""
+    month_start = now.date().replace(day=1)
+    next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
+    previous_start = (month_start - dt.timedelta(days=1)).replace(day=1)
+    so_far = sum(n for day, n in totals.items() if month_start <= day < next_month)
+    previous = sum(n for day, n in totals.items() if previous_start <= day < month_start)
+    started = dt.datetime.combine(month_start, dt.time(), tzinfo=dt.UTC)
+    length = (next_month - month_start).total_seconds()
+    # At least an hour elapsed: a month's first minutes would project a handful of runs to
+    # tens of thousands.
+    elapsed = max((now - started).total_seconds(), 3600.0)
+    projected = round(so_far * length / elapsed) if so_far else 0
+    return MonthPace(
+        month=month_start.strftime("%Y-%m"),
+        runs_so_far=so_far,
+        projected=projected,
+        previous_month=previous_start.strftime("%Y-%m"),
+        previous_month_runs=previous,
+        ratio=round(projected / previous, 2) if previous else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from openfn_airflow.plugin.models.projects import DayUsage
 STACK_ORDER = ("success", "failed", "killed", "crashed", "lost", "running", "pending")
 WIDTH, HEIGHT = 720, 180
 LEFT, BOTTOM, TOP = 36, 22, 8
+RIGHT = 14  # room for the last label, centred under a bar at the edge
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Bar:
     x: float
     width: float
     segments: list[Segment]
-    label: bool  # whether the day is written under the axis
+    label: str | None  # written under the axis: a day (MM-DD) or, over months, a month (Dec)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def usage_chart(days: Sequence[DayUsage]) -> Chart:
     scale_top = max(peak, 1)
     plot_height = HEIGHT - BOTTOM - TOP
     baseline = HEIGHT - BOTTOM
-    slot = (WIDTH - LEFT) / max(len(days), 1)
+    slot = (WIDTH - LEFT - RIGHT) / max(len(days), 1)
     seen: list[str] = []
     bars = []
     for index, day in enumerate(days):
@@ -70,8 +72,14 @@ def usage_chart(days: Sequence[DayUsage]) -> Chart:
                 x=round(LEFT + index * slot + slot * 0.15, 2),
                 width=round(slot * 0.7, 2),
                 segments=segments,
-                label=index % 5 == 0 or index == len(days) - 1,
+                label=_label(day.day, index, len(days)),
             )
         )
     statuses = [s for s in STACK_ORDER if s in seen] + [s for s in seen if s not in STACK_ORDER]
     return Chart(WIDTH, HEIGHT, LEFT, baseline, TOP, peak, bars, statuses)
+
+
+def _label(day: dt.date, index: int, count: int) -> str | None:
+    if count > 62:  # months of days: the first of each month, by its name
+        return day.strftime("%b") if day.day == 1 else None
+    return day.isoformat()[5:] if index % 5 == 0 or index == count - 1 else None

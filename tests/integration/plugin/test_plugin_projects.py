@@ -27,22 +27,29 @@ def test_projects_show_inbox_urls_only_to_editors(admin, editor, viewer, registr
     assert inbox_id not in viewer.get(f"{API}/projects").text
 
 
-def test_usage_counts_runs_per_day_by_status_over_30_days(viewer, registry):
+def test_usage_counts_runs_per_day_by_status_over_12_months(viewer, registry):
     for status in ("success", "success", "failed"):
         make_run(registry, project="core", job="intake", status=status)
     yesterday = make_run(registry, project="core", job="intake", status="crashed")["id"]
     created(registry, yesterday, ago(days=1))
     too_old = make_run(registry, project="core", job="intake", status="success")["id"]
-    created(registry, too_old, ago(days=31))
+    created(registry, too_old, ago(days=366))
+    last_month = make_run(registry, project="core", job="intake", status="success")["id"]
+    created(registry, last_month, ago(days=45))
     make_run(registry, project="other", job="intake", status="success")
     registry.commit()
 
     usage = viewer.get(f"{API}/projects/core/usage").json()
     days = usage["days"]
-    assert len(days) == 30 and days[0]["day"] == usage["since"]
+    assert len(days) == 365 and days[0]["day"] == usage["since"]
     assert days[-1]["runs"] == {"success": 2, "failed": 1} and days[-1]["total"] == 3
     assert days[-2]["runs"] == {"crashed": 1}
-    assert sum(day["total"] for day in days) == 4
+    assert sum(day["total"] for day in days) == 5
+    assert days[-46]["runs"] == {"success": 1}
+    pace = usage["pace"]
+    assert pace["month"] == days[-1]["day"][:7]
+    assert pace["runs_so_far"] == sum(d["total"] for d in days if d["day"][:7] == pace["month"])
+    assert pace["projected"] >= pace["runs_so_far"] >= 3
     assert viewer.get(f"{API}/projects/nope/usage").status_code == 404
 
 
