@@ -71,6 +71,15 @@ def get_provider_info() -> dict[str, Any]:
                         "1024",
                         "512",
                     ),
+                    "cursor_max_bytes": _option(
+                        "Bytes a cron job's final state may have, without references (never\n"
+                        "carried) and as compact JSON, to be its next run's initial state (the\n"
+                        "cursor). A bigger one fails its run (exit 1) with a log line saying by how\n"
+                        "much; the next run starts from the last successful run's state.\n",
+                        "integer",
+                        "50000",
+                        "200000",
+                    ),
                     "adaptors_path": _option(
                         "Folder holding the OpenFn adaptors JavaScript jobs run on, one\n"
                         "name_version alias each (filled by `openfn-airflow adaptors install`\n"

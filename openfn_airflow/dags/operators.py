@@ -16,7 +16,12 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from openfn_airflow.dags.credentials import load_configuration
-from openfn_airflow.dags.settings import adaptors_path, database_wait, job_memory_limit
+from openfn_airflow.dags.settings import (
+    adaptors_path,
+    cursor_max_bytes,
+    database_wait,
+    job_memory_limit,
+)
 from openfn_airflow.runtime.engines import JobCode
 from openfn_airflow.store.database import connect_patiently
 from openfn_airflow.store.errors import DatabaseUnavailable
@@ -170,6 +175,7 @@ class OpenFnJobOperator(BaseOperator):
             credential=self.credential,
             load_configuration=load_configuration,
             batched=self.batched,
+            cursor_max_bytes=cursor_max_bytes(),
             log=self.log,
         )
         outcome = task.run(

@@ -21,6 +21,21 @@ def database_wait() -> float:
     return max(0.0, conf.getfloat("openfn", "database_wait", fallback=120.0))
 
 
+def cursor_max_bytes() -> int:
+    """``[openfn] cursor_max_bytes``: bytes a cron run's final state may have to be carried."""
+    from airflow.configuration import conf
+
+    from openfn_airflow.tasks.cursors import DEFAULT_CURSOR_MAX_BYTES
+
+    value = conf.getint("openfn", "cursor_max_bytes", fallback=DEFAULT_CURSOR_MAX_BYTES)
+    if value < 1:
+        raise ValueError(
+            f"[openfn] cursor_max_bytes is {value}: set it to a number of bytes, at least 1 "
+            f"(default {DEFAULT_CURSOR_MAX_BYTES})"
+        )
+    return value
+
+
 def adaptors_path() -> str:
     """``[openfn] adaptors_path``: the adaptors repository; default ``$AIRFLOW_HOME/openfn/adaptors``."""
     from airflow.configuration import AIRFLOW_HOME, conf

@@ -102,10 +102,28 @@ def get_run(conn: psycopg.Connection, run_id: int) -> dict[str, Any] | None:
     return fetch_one(conn, "get_run", run_id=run_id)
 
 
+#: ``data`` values a job leaves when it does not keep ``data`` (OpenFn's advice against a
+#: growing state: ``state.data = {}``); the runtimes start a run with ``data: {}`` anyway.
+_CLEARED: tuple[Any, ...] = (None, {}, [])
+
+
+def cursor_of(final_state: dict[str, Any] | None) -> dict[str, Any]:
+    """Return what a cron run carries of ``final_state`` to the job's next run (the cursor).
+
+    Not ``references``: OpenFn's runtime starts every run with its own, and carried along they
+    grow with every run. Not ``data`` when the job cleared it. Everything else, ``data`` kept by
+    the job included, as OpenFn carries the whole final state.
+    """
+    cursor = {key: value for key, value in (final_state or {}).items() if key != "references"}
+    if "data" in cursor and any(cursor["data"] == cleared for cleared in _CLEARED):
+        del cursor["data"]
+    return cursor
+
+
 def get_cursor_state(conn: psycopg.Connection, project: str, job: str) -> dict[str, Any] | None:
-    """Return the final state of the job's latest successful run (the cron cursor), or None."""
+    """Return the cron cursor: ``cursor_of`` the job's latest successful run's state, or None."""
     row = fetch_one(conn, "get_cursor_state", project=project, job=job)
-    return None if row is None else row["final_state"]
+    return None if row is None else cursor_of(row["final_state"])
 
 
 def find_previous_attempt(

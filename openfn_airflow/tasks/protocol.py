@@ -17,6 +17,7 @@ from openfn_airflow.runtime import ExitCode, RunResult, status_for
 from openfn_airflow.runtime.engines import CouldNotStart, Engine, JobCode, Session, engine_for
 from openfn_airflow.runtime.redaction import masker, redact, secret_values
 from openfn_airflow.store import runs
+from openfn_airflow.tasks.cursors import DEFAULT_CURSOR_MAX_BYTES, enforce_cursor_limit
 from openfn_airflow.tasks.identity import TaskIdentity
 from openfn_airflow.tasks.inputs import RunInput, TaskTrigger
 from openfn_airflow.tasks.ledger import RUN_PAGE, LedgerConnection
@@ -48,6 +49,8 @@ class JobTask:
     load_configuration: Callable[[str], dict[str, Any] | None] | None = None
     batched: bool = False
     engine: Engine | None = None  # default: ``engine_for(code)``
+    #: Bytes a cron run's final state may have without references (``[openfn] cursor_max_bytes``).
+    cursor_max_bytes: int = DEFAULT_CURSOR_MAX_BYTES
     #: Where the task says what it does (Airflow's task log): never a job's log or state.
     log: Any = _log
 
@@ -81,6 +84,7 @@ class JobTask:
                         configuration,
                         session,
                         engine_error,
+                        cron=trigger.kind == "cron",
                     )
                     outcome.ledger_ids.append(run_id)
                     if result.exit_code != ExitCode.SUCCESS:
@@ -135,8 +139,14 @@ class JobTask:
         configuration: dict[str, Any] | None,
         session: Session | None,
         engine_error: str | None,
+        *,
+        cron: bool = False,
     ) -> tuple[int, RunResult]:
-        """Start, run and record one input; return its ledger id and its result as saved."""
+        """Start, run and record one input; return its ledger id and its result as saved.
+
+        ``cron``: the job's trigger is a cron, so a run not on a message may be the next run's
+        cursor and its final state must fit the cursor limit.
+        """
         conn = ledger.conn
         # What is stored (and so shown, exported, handed to success / failure jobs) has the
         # credential's values masked wherever they are; the job still gets the state as it is.
@@ -179,6 +189,10 @@ class JobTask:
         else:
             # No echo: the job's log goes to the ledger only, where retention reaches it.
             result = _run(session, run_input.initial_state)
+            if cron and run_input.message_id is None:
+                reason = enforce_cursor_limit(result, self.cursor_max_bytes)
+                if reason is not None:
+                    self.log.error("OpenFn run %s: %s", run_id, reason)
         ledger.record(run_id, result)
         self.log.info(
             "OpenFn run %s finished: %s (exit %s); its log: %s",

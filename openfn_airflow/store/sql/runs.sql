@@ -29,14 +29,13 @@ FROM openfn_run
 WHERE id = %(run_id)s;
 
 -- get_cursor_state --
--- OpenFn keeps a cursor only up to 50,000 bytes: a larger final state is not carried over,
--- the next run inherits the last one that fitted. Nor is a run on a message (a cron job run by
--- hand on one) a cursor: its state holds the message, which the cron runs would carry on after
+-- The latest successful run's final state, whatever its size: one too big to carry failed its
+-- run (the job task's cursor limit), so it is never here. Not a run on a message (a cron job run
+-- by hand on one): its state holds the message, which the cron runs would carry on after
 -- retention deleted it; nor a state purged with its message.
 SELECT final_state
 FROM openfn_run
 WHERE project = %(project)s AND job = %(job)s AND status = 'success'
-  AND octet_length(final_state::text) <= 50000
   AND message_id IS NULL
   AND final_state <> '{"purged": true}'::jsonb
 ORDER BY id DESC
