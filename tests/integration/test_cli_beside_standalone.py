@@ -142,8 +142,6 @@ def post(url: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
 
 def test_the_readme_commands_work_beside_standalone_with_nothing_exported(standalone):
     running, checkout, database_url = standalone
-    home = checkout / ".airflow"
-    assert (home / "openfn-standalone.json").stat().st_mode & 0o077 == 0
 
     added = openfn_airflow(checkout, "auth", "add-key", "beside")
     assert added.returncode == 0, added.stderr
@@ -172,6 +170,16 @@ def test_the_readme_commands_work_beside_standalone_with_nothing_exported(standa
         ).fetchone()
     assert count == 1
 
+    home = checkout / ".airflow"
+    adaptors = openfn_airflow(checkout, "adaptors", "list")
+    assert adaptors.returncode == 0, adaptors.stderr
+    assert str(home / "openfn" / "adaptors") in adaptors.stdout  # standalone's repository
+    validated = openfn_airflow(checkout, "validate", "dags/beside")
+    assert validated.returncode == 0 and validated.stdout.endswith(": ok\n"), validated.stdout
+
+    assert (
+        home / "openfn-standalone.json"
+    ).stat().st_mode & 0o077 == 0  # the URLs may hold a password
     verbose = openfn_airflow(checkout, "--verbose", "auth", "list", "beside")
     assert f"the standalone home {home}" in verbose.stderr
     assert listed.stderr == ""  # without --verbose, nothing extra is said
