@@ -10,6 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
+DESCRIPTION = """\
+The openfn-airflow command.
+
+Beside `make run` it uses the settings standalone wrote to the checkout's .airflow
+(or $AIRFLOW_HOME); variables set in your environment win."""
+
 
 def _validate(args: argparse.Namespace) -> int:
     from openfn_airflow.spec import validate_path
@@ -307,7 +313,11 @@ def _settings_line(home: Path | None) -> str:
 
 def build_parser(home: Path | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="openfn-airflow", description=__doc__, epilog=_settings_line(home)
+        prog="openfn-airflow",
+        description=DESCRIPTION,
+        epilog=_settings_line(home),
+        # Kept as written: wrapping would break the home's path at a hyphen.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="say which settings the command uses"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -342,3 +343,28 @@ def test_without_a_standalone_home_nothing_changes(tmp_path):
     assert find_home(tmp_path, environ) is None
     assert apply_settings(environ, tmp_path) is None
     assert environ == {"PATH": "/usr/bin"}
+
+
+def test_the_cli_says_which_home_it_uses_only_when_asked(tmp_path, monkeypatch, capsys):
+    from openfn_airflow import cli
+
+    write_checkout_settings(tmp_path)
+    spec = tmp_path / "dags" / "demo" / "project.yaml"
+    spec.parent.mkdir(parents=True)
+    spec.write_text("project: demo\njobs: {}\n")
+    environ = {"PATH": "/usr/bin"}
+    monkeypatch.setattr(os, "environ", environ)
+    monkeypatch.chdir(spec.parent)
+
+    cli.main(["validate", str(spec)])
+    quiet = capsys.readouterr()
+    cli.main(["--verbose", "validate", str(spec)])
+    verbose = capsys.readouterr()
+
+    assert environ["AIRFLOW_HOME"] == str(tmp_path / ".airflow")
+    assert quiet.err == "" and quiet.out == f"{spec}: ok\n"
+    assert f"the standalone home {tmp_path / '.airflow'}" in verbose.err
+    assert (
+        f"the standalone home {tmp_path / '.airflow'}"
+        in cli.build_parser(tmp_path / ".airflow").format_help()
+    )
