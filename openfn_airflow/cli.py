@@ -1,10 +1,20 @@
-"""The ``openfn-airflow`` command."""
+"""The ``openfn-airflow`` command.
+
+Beside ``make run`` it uses the settings standalone wrote to the checkout's ``.airflow`` (or
+``$AIRFLOW_HOME``); variables set in your environment win.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+DESCRIPTION = """\
+The openfn-airflow command.
+
+Beside `make run` it uses the settings standalone wrote to the checkout's .airflow
+(or $AIRFLOW_HOME); variables set in your environment win."""
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -295,8 +305,23 @@ def _standalone(args: argparse.Namespace) -> int:
     return standalone.main(args.rest) or 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="openfn-airflow", description=__doc__)
+def _settings_line(home: Path | None) -> str:
+    if home is None:
+        return "settings: Airflow's own (AIRFLOW_HOME, airflow.cfg, AIRFLOW__* variables)"
+    return f"settings: the standalone home {home}, under what your environment sets itself"
+
+
+def build_parser(home: Path | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openfn-airflow",
+        description=DESCRIPTION,
+        epilog=_settings_line(home),
+        # Kept as written: wrapping would break the home's path at a hyphen.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="say which settings the command uses"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check project specs and print every problem")
@@ -372,6 +397,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_standalone_settings() -> Path | None:
+    """Take the settings `make run` left in this checkout's home, before Airflow is imported.
+
+    Airflow reads AIRFLOW_HOME and its variables once, at import; standalone gives them only to
+    its own processes, so without this a second terminal would use ~/airflow and SQLite.
+    """
+    import os
+
+    from openfn_airflow.standalone.settings_file import apply_settings
+
+    return apply_settings(os.environ, Path.cwd())
+
+
 def main(argv: list[str] | None = None) -> int:
     from openfn_airflow.store.errors import StoreError
 
@@ -380,7 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         from openfn_airflow import standalone
 
         return int(standalone.main(argv[1:]) or 0)
-    args = build_parser().parse_args(argv)
+    home = _load_standalone_settings()
+    args = build_parser(home).parse_args(argv)
+    if args.verbose:
+        print(f"openfn-airflow: {_settings_line(home)}", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except StoreError as exc:

@@ -2,8 +2,8 @@
 
 What ``make run`` starts. It configures Airflow through ``AIRFLOW__SECTION__KEY`` variables given
 to its child processes (``airflow.cfg`` is never edited), keeps ``AIRFLOW_HOME`` in ``./.airflow``,
-writes each component's output to ``.airflow/logs/<component>.log`` and shows only errors on the
-terminal (``--verbose`` shows everything). Ctrl-C or SIGTERM stops everything it started.
+writes the settings the CLI beside it needs to ``.airflow/openfn-standalone.json``, writes each
+component's output to ``.airflow/logs/<component>.log`` and shows only errors on the terminal (``--verbose`` shows everything). Ctrl-C or SIGTERM stops everything it started.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from openfn_airflow.standalone.processes import (
     Supervisor,
     become_subreaper,
 )
+from openfn_airflow.standalone.settings_file import write_settings
 
 HEALTH_TIMEOUT = 300.0
 STOP_TIMEOUT = 20.0
@@ -127,6 +128,8 @@ def _run(
         fake_api_url=fake_api_url,
         bin_dir=bin_dir,
     )
+    # Commands in another terminal of this checkout read these (openfn_airflow.cli).
+    write_settings(airflow_home, env)
     supervisor = Supervisor(env, airflow_home / "logs", say, verbose=args.verbose)
     try:
         return _supervise(args, stop, started, supervisor, env, database, airflow, fake_api_url)

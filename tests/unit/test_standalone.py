@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from openfn_airflow.standalone.environment import (
     load_secrets,
 )
 from openfn_airflow.standalone.processes import alarm_key
+from openfn_airflow.standalone.settings_file import apply_settings, find_home, write_settings
 
 
 def make_environment(base: dict[str, str] | None = None, **overrides) -> dict[str, str]:
@@ -244,3 +246,125 @@ def test_options_default_to_the_documented_ports():
 def test_options_after_a_double_dash_are_ours():
     assert parse_arguments(["--", "--port", "8081"]).port == 8081
     assert parse_arguments(["--"]).port == 8080
+
+
+# --- the settings file the CLI beside standalone reads -------------------------------------------
+
+
+def write_checkout_settings(checkout: Path, **base: str) -> dict[str, str]:
+    env = make_environment(
+        {"PATH": "/usr/bin", **base},
+        airflow_home=checkout / ".airflow",
+        dags_folder=checkout / "dags",
+        port=8181,
+    )
+    write_settings(checkout / ".airflow", env)
+    return env
+
+
+def test_the_settings_file_holds_only_what_the_cli_needs_and_only_its_owner_reads_it(tmp_path):
+    env = write_checkout_settings(
+        tmp_path, AIRFLOW__OPENFN__ADAPTORS_PATH="/srv/adaptors", AIRFLOW__CORE__PARALLELISM="4"
+    )
+
+    path = tmp_path / ".airflow" / "openfn-standalone.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {
+        "AIRFLOW_HOME": str(tmp_path / ".airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+        "AIRFLOW__OPENFN__DATABASE_URL": env["AIRFLOW__OPENFN__DATABASE_URL"],
+        "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "dags"),
+        "AIRFLOW__API__PORT": "8181",
+        "AIRFLOW__OPENFN__ADAPTORS_PATH": "/srv/adaptors",
+    }
+    assert "j" * 86 not in path.read_text()  # no JWT secret, no API secret key
+
+
+def test_rewriting_the_settings_file_keeps_it_private(tmp_path):
+    home = tmp_path / ".airflow"
+    home.mkdir()
+    (home / "openfn-standalone.json").write_text("{}")
+    (home / "openfn-standalone.json").chmod(0o644)
+
+    write_checkout_settings(tmp_path)
+
+    assert stat.S_IMODE((home / "openfn-standalone.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in home.iterdir()) == ["openfn-standalone.json"]
+
+
+def test_a_command_in_a_subfolder_of_the_checkout_gets_standalones_settings(tmp_path):
+    env = write_checkout_settings(tmp_path)
+    (tmp_path / "dags" / "example").mkdir(parents=True)
+    environ = {"PATH": "/usr/bin"}
+
+    home = apply_settings(environ, tmp_path / "dags" / "example")
+
+    assert home == tmp_path / ".airflow"
+    assert environ["AIRFLOW_HOME"] == str(tmp_path / ".airflow")
+    assert (
+        environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    )
+    assert environ["AIRFLOW__OPENFN__DATABASE_URL"] == env["AIRFLOW__OPENFN__DATABASE_URL"]
+    assert environ["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "dags")
+    assert environ["AIRFLOW__API__PORT"] == "8181"
+
+
+def test_what_the_user_exports_wins_and_the_two_database_urls_go_together(tmp_path):
+    write_checkout_settings(tmp_path)
+    mine = "postgresql+psycopg2://me@db.example/mine"
+    environ = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": mine, "AIRFLOW__API__PORT": "9000"}
+
+    apply_settings(environ, tmp_path)
+
+    assert environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == mine
+    assert "AIRFLOW__OPENFN__DATABASE_URL" not in environ  # not standalone's ledger beside mine
+    assert environ["AIRFLOW__API__PORT"] == "9000"
+    assert environ["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "dags")
+
+
+def test_an_exported_airflow_home_is_the_one_whose_settings_apply(tmp_path):
+    write_checkout_settings(tmp_path / "checkout")
+    other = tmp_path / "other"
+    write_checkout_settings(other)
+
+    environ = {"AIRFLOW_HOME": str(other / ".airflow")}
+    assert apply_settings(environ, tmp_path / "checkout") == other / ".airflow"
+    assert environ["AIRFLOW__CORE__DAGS_FOLDER"] == str(other / "dags")
+
+    bare = {"AIRFLOW_HOME": str(tmp_path / "plain-airflow")}
+    assert apply_settings(bare, tmp_path / "checkout") is None
+    assert bare == {"AIRFLOW_HOME": str(tmp_path / "plain-airflow")}
+
+
+def test_without_a_standalone_home_nothing_changes(tmp_path):
+    (tmp_path / ".airflow").mkdir()  # an Airflow home standalone never wrote settings into
+    environ = {"PATH": "/usr/bin"}
+
+    assert find_home(tmp_path, environ) is None
+    assert apply_settings(environ, tmp_path) is None
+    assert environ == {"PATH": "/usr/bin"}
+
+
+def test_the_cli_says_which_home_it_uses_only_when_asked(tmp_path, monkeypatch, capsys):
+    from openfn_airflow import cli
+
+    write_checkout_settings(tmp_path)
+    spec = tmp_path / "dags" / "demo" / "project.yaml"
+    spec.parent.mkdir(parents=True)
+    spec.write_text("project: demo\njobs: {}\n")
+    environ = {"PATH": "/usr/bin"}
+    monkeypatch.setattr(os, "environ", environ)
+    monkeypatch.chdir(spec.parent)
+
+    cli.main(["validate", str(spec)])
+    quiet = capsys.readouterr()
+    cli.main(["--verbose", "validate", str(spec)])
+    verbose = capsys.readouterr()
+
+    assert environ["AIRFLOW_HOME"] == str(tmp_path / ".airflow")
+    assert quiet.err == "" and quiet.out == f"{spec}: ok\n"
+    assert f"the standalone home {tmp_path / '.airflow'}" in verbose.err
+    assert (
+        f"the standalone home {tmp_path / '.airflow'}"
+        in cli.build_parser(tmp_path / ".airflow").format_help()
+    )
