@@ -71,6 +71,14 @@ class MatchingJob(BaseModel):
     paused: bool = Field(description="The job is switched off: switch it on to run it.")
 
 
+class WaitingDelivery(BaseModel):
+    """A delivery of the message that waits in Airflow: its DAG run has no ledger run yet."""
+
+    dag_id: str
+    dag_run_id: str | None = Field(description="Null while the scheduler has not made it yet.")
+    state: str = Field(description="queued or running (the DAG run's state).")
+
+
 class MessageSummary(BaseModel):
     id: int
     project: str
@@ -83,6 +91,9 @@ class MessageSummary(BaseModel):
     latest_run: LatestRun | None
     jobs: list[MatchingJob] = Field(
         default_factory=list, description="Jobs whose trigger matches it now (any switch)."
+    )
+    waiting: list[WaitingDelivery] = Field(
+        default_factory=list, description="Its deliveries queued in Airflow, with no run yet."
     )
 
 

@@ -33,6 +33,7 @@ from openfn_airflow.plugin.models.messages import (
     ProcessResult,
     ReprocessRequest,
     ReprocessResult,
+    WaitingDelivery,
 )
 from openfn_airflow.plugin.models.runs import RunSummary
 from openfn_airflow.plugin.permissions import Permissions, PermissionsDep, not_found
@@ -54,20 +55,27 @@ MAX_REPROCESS = 100_000
 router = APIRouter(tags=["messages"])
 
 
-def _summary(row: dict[str, Any], jobs: list[MatchingJob] | None = None) -> MessageSummary:
+def _summary(
+    row: dict[str, Any],
+    jobs: list[MatchingJob] | None = None,
+    waiting: list[WaitingDelivery] | None = None,
+) -> MessageSummary:
     latest = None
     if row["latest_run_id"] is not None:
         latest = LatestRun(
             id=row["latest_run_id"], job=row["latest_run_job"], status=row["latest_run_status"]
         )
-    return MessageSummary(**row, latest_run=latest, jobs=jobs or [])
+    return MessageSummary(**row, latest_run=latest, jobs=jobs or [], waiting=waiting or [])
 
 
 def _summaries(
     conn: ConnDep, perms: Permissions, rows: list[dict[str, Any]]
 ) -> list[MessageSummary]:
-    """The rows as summaries, each with the jobs (of DAGs the user may read) that match it."""
-    jobs = registry.message_jobs(conn, [row["id"] for row in rows])
+    """The rows as summaries, each with the jobs that match it and its deliveries waiting in
+    Airflow, of the DAGs the user may read."""
+    ids = [row["id"] for row in rows]
+    jobs = registry.message_jobs(conn, ids)
+    waiting = message_search.waiting_deliveries(conn, ids)
     return [
         _summary(
             row,
@@ -75,6 +83,11 @@ def _summaries(
                 MatchingJob(**job)
                 for job in jobs[row["id"]]
                 if perms.sees_run(row["project"], job["job"])
+            ],
+            [
+                WaitingDelivery(**wait)
+                for wait in waiting[row["id"]]
+                if perms.sees_dag(wait["dag_id"])
             ],
         )
         for row in rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,3 +171,66 @@ def test_retry_of_a_run_of_another_message_is_not_found(admin, registry, dags):
     answer = admin.post(f"{API}/messages/{two['id']}/runs/{run_id}/retry", json={})
     assert answer.status_code == 404
     assert hand_runs(conn) == []
+
+
+def test_a_delivery_waiting_in_airflow_is_shown_queued_until_its_run_starts(
+    admin, viewer, registry, dags
+):
+    from openfn_airflow.inbox.dispatcher import Dispatcher
+
+    conn = registry
+    message = make_message(conn, project="core", body={"form": "intake"})
+    conn.commit()
+    assert viewer.get(f"{API}/messages/{message['id']}").json()["waiting"] == []
+
+    # Processed and dispatched: the asset event exists, the scheduler has made no DAG run yet.
+    assert admin.post(f"{API}/messages/{message['id']}/process").json()["matched"] == ["forms"]
+    # The api-server's own dispatcher thread may be the one that registers the event.
+    dispatcher = Dispatcher(sync_registry=False)
+    for _ in range(100):
+        dispatcher.dispatch_batch()
+        conn.rollback()
+        row = conn.execute(
+            "SELECT bool_and(dispatched_at IS NOT NULL) AS done FROM openfn_dispatch "
+            "WHERE message_id = %s",
+            [message["id"]],
+        ).fetchone()
+        if row["done"]:
+            break
+        time.sleep(0.1)
+    assert row["done"]
+    shown = viewer.get(f"{API}/messages/{message['id']}").json()
+    assert shown["waiting"] == [
+        {"dag_id": "openfn__core__intake", "dag_run_id": None, "state": "queued"}
+    ]
+    [listed] = [
+        item
+        for item in viewer.get(f"{API}/messages").json()["items"]
+        if item["id"] == message["id"]
+    ]
+    assert listed["waiting"] == shown["waiting"]
+
+    # Started by hand: its queued DAG run is shown, with its id, until a ledger run records it.
+    conn.rollback()
+    conn.execute("DELETE FROM openfn_dispatch WHERE message_id = %s", [message["id"]])
+    conn.commit()
+    started = admin.post(f"{API}/messages/{message['id']}/jobs/not-listening/run").json()
+    waiting = viewer.get(f"{API}/messages/{message['id']}").json()["waiting"]
+    assert waiting == [
+        {
+            "dag_id": "openfn__core__not-listening",
+            "dag_run_id": started["dag_run_id"],
+            "state": "queued",
+        }
+    ]
+    make_run(
+        conn,
+        project="core",
+        job="not-listening",
+        message_id=message["id"],
+        status="running",
+        dag_id="openfn__core__not-listening",
+        dag_run_id=started["dag_run_id"],
+    )
+    conn.commit()
+    assert viewer.get(f"{API}/messages/{message['id']}").json()["waiting"] == []
