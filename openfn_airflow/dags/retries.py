@@ -18,8 +18,17 @@ from typing import Any
 from openfn_airflow.dags.factory import dag_id_for
 
 RETRY_CONF_KEY = "retry_of"
+# With retry_of: "current" repeats the run on its message as it is now (tasks/inputs.py).
+MESSAGE_CONF_KEY = "message"
+CURRENT_MESSAGE = "current"
 # run_search.sql's select_retry_runs recognises waiting retries by this name: keep them equal.
 RETRY_RUN_ID_PREFIX = "openfn_retry__"
+# DAG runs of one job on one message, started by hand from the Inbox.
+MATCH_RUN_ID_PREFIX = "openfn_match__"
+
+
+class CannotStart(Exception):
+    """The job's DAG cannot take a run now (gone, or paused); the message says what to do."""
 
 
 @dataclass
@@ -78,3 +87,60 @@ def retry_runs(session: Any, runs: Sequence[dict[str, Any]], *, user_name: str) 
             )
             outcome.retried.append((run["id"], dag_id, dag_run_id))
     return outcome
+
+
+def _runnable_dag(session: Any, dag_id: str) -> Any:
+    """The latest serialized DAG, or ``CannotStart`` saying why it cannot take a run."""
+    from airflow.models.dag import DagModel
+    from airflow.models.dagbag import DBDagBag
+
+    dag_model = DagModel.get_current(dag_id, session=session)
+    dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session) if dag_model else None
+    if dag_model is None or dag_model.is_stale or dag is None:
+        raise CannotStart(
+            f"The job's DAG {dag_id} is not in Airflow (yet): check DAG import errors"
+        )
+    if dag_model.is_paused:
+        raise CannotStart(f"The job is switched off (DAG {dag_id} is paused): switch it on first")
+    return dag
+
+
+def _start(session: Any, dag: Any, run_id: str, conf: dict[str, Any], user_name: str) -> str:
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    dag.create_dagrun(
+        run_id=run_id,
+        run_after=dt.datetime.now(dt.UTC),
+        conf=conf,
+        run_type=DagRunType.MANUAL,
+        triggered_by=DagRunTriggeredByType.REST_API,
+        triggering_user_name=user_name,
+        state=DagRunState.QUEUED,
+        session=session,
+    )
+    return run_id
+
+
+def run_on_message(session: Any, dag_id: str, message_id: int, *, user_name: str) -> str:
+    """Queue one manual DAG run of ``dag_id`` on message ``message_id``; return its run id.
+
+    Its conf is ``{"message_id": N}``: the job task runs the job once on the message's current
+    body, as the Trigger DAG form does with that conf (``inputs.plan_runs``).
+    """
+    dag = _runnable_dag(session, dag_id)
+    run_id = f"{MATCH_RUN_ID_PREFIX}{message_id}__{uuid.uuid4().hex[:12]}"
+    return _start(session, dag, run_id, {"message_id": message_id}, user_name)
+
+
+def retry_with_current_message(session: Any, run: dict[str, Any], *, user_name: str) -> str:
+    """Queue a retry of ledger run ``run`` on its message as it is now; return the DAG run id.
+
+    The default retry replays the run's initial state; this one starts from the message's
+    current body (``{"data": body, "request": ...}`` as a message run does), so an edit that
+    fixed the message is what the job sees. The new ledger run still points at ``run``.
+    """
+    dag = _runnable_dag(session, job_dag_id(run))
+    run_id = f"{RETRY_RUN_ID_PREFIX}{run['id']}__{uuid.uuid4().hex[:12]}"
+    conf = {RETRY_CONF_KEY: run["id"], MESSAGE_CONF_KEY: CURRENT_MESSAGE}
+    return _start(session, dag, run_id, conf, user_name)

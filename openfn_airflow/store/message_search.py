@@ -129,3 +129,19 @@ def queue_reprocess(conn: psycopg.Connection, where: MessageFilter) -> list[dict
         {"message_id": row["message_id"], "project": row["project"], "trigger": row["trigger"]}
         for row in rows
     ]
+
+
+def waiting_deliveries(
+    conn: psycopg.Connection, message_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Return, per message id, its deliveries waiting in Airflow (no ledger run yet).
+
+    Each: ``dag_id``, ``dag_run_id`` (None while the scheduler has not made the DAG run) and
+    ``state`` (``queued`` or ``running``).
+    """
+    found: dict[int, list[dict[str, Any]]] = {message_id: [] for message_id in message_ids}
+    if not message_ids:
+        return found
+    for row in fetch_all(conn, "list_waiting_deliveries", message_ids=message_ids):
+        found[row.pop("message_id")].append(row)
+    return found

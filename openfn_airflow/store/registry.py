@@ -95,3 +95,18 @@ def body_trigger_dags(
     """Return the DAGs of the project's jobs whose message-filter trigger matches a body."""
     rows = fetch_all(conn, "list_body_trigger_dags", project=project, bodies=Jsonb(list(bodies)))
     return [row["dag_id"] for row in rows]
+
+
+def message_jobs(
+    conn: psycopg.Connection[Any], message_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Return, per message id, the jobs whose trigger matches its body now (any switch).
+
+    Each job: ``job``, ``dag_id``, ``trigger``, ``autoprocess``, ``paused``.
+    """
+    found: dict[int, list[dict[str, Any]]] = {message_id: [] for message_id in message_ids}
+    if not message_ids:
+        return found
+    for row in fetch_all(conn, "list_message_jobs", message_ids=list(message_ids)):
+        found[row.pop("message_id")].append(row)
+    return found

@@ -126,6 +126,8 @@ def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInp
     params = trigger.params or {}
     retry_of = params.get("retry_of")
     if retry_of not in (None, ""):
+        if params.get("message") == "current":
+            return [repeat_on_current_message(conn, int(retry_of), project=project, job=job)]
         return [repeat_input(conn, int(retry_of), project=project, job=job)]
     message_id = params.get("message_id")
     if message_id not in (None, ""):
@@ -199,6 +201,20 @@ def repeat_input(
         retry_of=run_id,
         problem=problem,
     )
+
+
+def repeat_on_current_message(conn, run_id: int, *, project: str, job: str) -> RunInput:
+    """Input repeating ledger run ``run_id`` on its message's current body, ``retry_of`` set."""
+    previous = runs.get_run(conn, run_id)
+    if previous is None or (previous["project"], previous["job"]) != (project, job):
+        return repeat_input(conn, run_id, project=project, job=job)  # says what is wrong
+    if previous.get("message_id") is None:
+        return RunInput("manual", None, problem=f"run {run_id} has no message to run on")
+    [run_input] = message_inputs(
+        conn, [previous["message_id"]], previous.get("trigger") or "message", project=project
+    )
+    run_input.retry_of = run_id
+    return run_input
 
 
 def retry_inputs(

@@ -61,6 +61,24 @@ class LatestRun(BaseModel):
     status: str
 
 
+class MatchingJob(BaseModel):
+    """A job whose trigger matches the message now: it can be run on it by hand."""
+
+    job: str
+    dag_id: str
+    trigger: str
+    autoprocess: bool = Field(description="False: the job does not run on arrival, only by hand.")
+    paused: bool = Field(description="The job is switched off: switch it on to run it.")
+
+
+class WaitingDelivery(BaseModel):
+    """A delivery of the message that waits in Airflow: its DAG run has no ledger run yet."""
+
+    dag_id: str
+    dag_run_id: str | None = Field(description="Null while the scheduler has not made it yet.")
+    state: str = Field(description="queued or running (the DAG run's state).")
+
+
 class MessageSummary(BaseModel):
     id: int
     project: str
@@ -71,6 +89,12 @@ class MessageSummary(BaseModel):
     body: Any
     matched: list[str] = Field(description="Triggers the message was delivered to.")
     latest_run: LatestRun | None
+    jobs: list[MatchingJob] = Field(
+        default_factory=list, description="Jobs whose trigger matches it now (any switch)."
+    )
+    waiting: list[WaitingDelivery] = Field(
+        default_factory=list, description="Its deliveries queued in Airflow, with no run yet."
+    )
 
 
 class Dispatch(BaseModel):
@@ -130,3 +154,26 @@ class ReprocessResult(BaseModel):
     count: int = Field(description="Messages matching the filters.")
     dispatches: int = Field(description="Deliveries to triggers queued (or that would be).")
     messages_with_matches: int = Field(description="Messages that match a listening trigger.")
+
+
+class JobRunResult(BaseModel):
+    """The DAG run started for one job on one message."""
+
+    message_id: int
+    job: str
+    dag_id: str
+    dag_run_id: str
+
+
+class MessageRetryRequest(BaseModel):
+    message: Literal["as_run", "current"] = Field(
+        "as_run",
+        description="as_run: the run's own initial state; current: the message as it is now.",
+    )
+
+
+class MessageRetryResult(BaseModel):
+    run_id: int = Field(description="The run retried.")
+    message: Literal["as_run", "current"]
+    dag_id: str
+    dag_run_id: str

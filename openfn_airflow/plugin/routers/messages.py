@@ -19,21 +19,33 @@ from openfn_airflow.plugin.models.common import Page, PathId, counted, single_va
 from openfn_airflow.plugin.models.messages import (
     Dispatch,
     EditResult,
+    JobRunResult,
     LatestRun,
+    MatchingJob,
     MessageDetail,
     MessageEdit,
     MessageListQuery,
     MessageQuery,
+    MessageRetryRequest,
+    MessageRetryResult,
     MessageSummary,
     MessageVersion,
     ProcessResult,
     ReprocessRequest,
     ReprocessResult,
+    WaitingDelivery,
 )
 from openfn_airflow.plugin.models.runs import RunSummary
 from openfn_airflow.plugin.permissions import Permissions, PermissionsDep, not_found
 from openfn_airflow.plugin.security import require_run
-from openfn_airflow.store import message_search, message_versions, messages, registry, run_search
+from openfn_airflow.store import (
+    message_search,
+    message_versions,
+    messages,
+    registry,
+    run_search,
+    runs,
+)
 from openfn_airflow.store.filters import COUNT_BUDGET_MS, MessageFilter
 from openfn_airflow.store.message_search import UnknownTrigger
 
@@ -43,13 +55,43 @@ MAX_REPROCESS = 100_000
 router = APIRouter(tags=["messages"])
 
 
-def _summary(row: dict[str, Any]) -> MessageSummary:
+def _summary(
+    row: dict[str, Any],
+    jobs: list[MatchingJob] | None = None,
+    waiting: list[WaitingDelivery] | None = None,
+) -> MessageSummary:
     latest = None
     if row["latest_run_id"] is not None:
         latest = LatestRun(
             id=row["latest_run_id"], job=row["latest_run_job"], status=row["latest_run_status"]
         )
-    return MessageSummary(**row, latest_run=latest)
+    return MessageSummary(**row, latest_run=latest, jobs=jobs or [], waiting=waiting or [])
+
+
+def _summaries(
+    conn: ConnDep, perms: Permissions, rows: list[dict[str, Any]]
+) -> list[MessageSummary]:
+    """The rows as summaries, each with the jobs that match it and its deliveries waiting in
+    Airflow, of the DAGs the user may read."""
+    ids = [row["id"] for row in rows]
+    jobs = registry.message_jobs(conn, ids)
+    waiting = message_search.waiting_deliveries(conn, ids)
+    return [
+        _summary(
+            row,
+            [
+                MatchingJob(**job)
+                for job in jobs[row["id"]]
+                if perms.sees_run(row["project"], job["job"])
+            ],
+            [
+                WaitingDelivery(**wait)
+                for wait in waiting[row["id"]]
+                if perms.sees_dag(wait["dag_id"])
+            ],
+        )
+        for row in rows
+    ]
 
 
 def _bad_filter(exc: UnknownTrigger) -> HTTPException:
@@ -73,7 +115,7 @@ def list_messages(
         raise _bad_filter(exc) from None
     page = rows[: filters.limit]
     return Page[MessageSummary](
-        items=[_summary(row) for row in page],
+        items=_summaries(conn, perms, page),
         total=total,
         total_capped=total is None and not timed_out,
         total_timed_out=timed_out,
@@ -159,7 +201,7 @@ def get_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) -> Mes
     if not found:
         raise not_found(f"Message {message_id} not found")
     return MessageDetail(
-        **_summary(found[0]).model_dump(),
+        **_summaries(conn, perms, found)[0].model_dump(),
         query=message.get("query"),
         matches_now=message_search.listening_matches(conn, message_id),
         runs=[
@@ -206,3 +248,89 @@ def process_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) ->
     _require_run_queued(conn, perms, queued)
     conn.commit()
     return ProcessResult(message_id=message_id, matched=sorted({row["trigger"] for row in queued}))
+
+
+@router.post(
+    "/messages/{message_id}/jobs/{job}/run",
+    dependencies=[*require_run, Depends(action_logging("openfn.run_job_on_message"))],
+)
+def run_job_on_message(
+    message_id: PathId, job: str, conn: ConnDep, user: UserDep, perms: PermissionsDep
+) -> JobRunResult:
+    """Run one job whose trigger matches the message on it now, autoprocess on or off."""
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags import retries
+
+    message = _visible_message(conn, perms, message_id)
+    matching = {row["job"]: row for row in registry.message_jobs(conn, [message_id])[message_id]}
+    conn.rollback()
+    found = matching.get(job)
+    if found is None or not perms.sees_run(message["project"], job):
+        raise not_found(
+            f"No job {job!r} of project {message['project']!r} has a trigger that matches "
+            f"message {message_id}: see the message's page for the jobs that do"
+        )
+    perms.require_run([found["dag_id"]])
+    try:
+        with create_session() as session:
+            dag_run_id = retries.run_on_message(
+                session, found["dag_id"], message_id, user_name=user.get_name()
+            )
+    except retries.CannotStart as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return JobRunResult(
+        message_id=message_id, job=job, dag_id=found["dag_id"], dag_run_id=dag_run_id
+    )
+
+
+@router.post(
+    "/messages/{message_id}/runs/{run_id}/retry",
+    dependencies=[*require_run, Depends(action_logging("openfn.retry_message_run"))],
+)
+def retry_message_run(
+    message_id: PathId,
+    run_id: PathId,
+    request: MessageRetryRequest,
+    conn: ConnDep,
+    user: UserDep,
+    perms: PermissionsDep,
+) -> MessageRetryResult:
+    """Retry one run of the message: on its own initial state, or on the message as it is now."""
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags import retries
+
+    _visible_message(conn, perms, message_id)
+    run = runs.get_run(conn, run_id)
+    conn.rollback()
+    if (
+        run is None
+        or run["message_id"] != message_id
+        or not perms.sees_run(run["project"], run["job"])
+    ):
+        raise not_found(f"Message {message_id} has no run {run_id}")
+    dag_id = retries.job_dag_id(run)
+    perms.require_run([dag_id])
+    with create_session() as session:
+        if request.message == "current":
+            try:
+                dag_run_id = retries.retry_with_current_message(
+                    session, run, user_name=user.get_name()
+                )
+            except retries.CannotStart as exc:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        else:
+            outcome = retries.retry_runs(
+                session,
+                [{**run, "has_initial_state": run.get("initial_state") is not None}],
+                user_name=user.get_name(),
+            )
+            if outcome.skipped:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT, f"Cannot retry: {outcome.skipped[0][1]}"
+                )
+            dag_run_id = outcome.retried[0][2]
+    return MessageRetryResult(
+        run_id=run_id, message=request.message, dag_id=dag_id, dag_run_id=dag_run_id
+    )

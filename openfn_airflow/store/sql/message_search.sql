@@ -172,3 +172,63 @@ SELECT
     (SELECT n.id FROM openfn_message AS n
      WHERE n.project = %(project)s AND n.id > %(message_id)s
      ORDER BY n.id LIMIT 1) AS newer;
+
+-- list_waiting_deliveries --
+-- The messages' deliveries that wait in Airflow: a delivery (a dispatched outbox row) to a job
+-- that has no ledger run of the message since, or a DAG run started by hand on it (run id
+-- openfn_match__<id>__...), whose DAG run is not made yet, or is queued or running with no
+-- ledger run of it yet. Only deliveries with no run since are looked up in Airflow's tables
+-- (most messages on a page ran: they cost one index probe); their asset event is found through
+-- (asset_id, timestamp) near the dispatch time, then its extra's message_ids. With no DAG run
+-- of the job yet (dagrun_asset_event is filled when the scheduler makes it), dag_run_id is NULL.
+-- Hand-started runs are looked for among queued and running DAG runs only (partial indexes).
+WITH wanted AS (
+    SELECT m.id, m.project FROM openfn_message AS m WHERE m.id = ANY(%(message_ids)s::bigint[])
+),
+pending AS (
+    SELECT w.id AS message_id, d.project, d.trigger, d.dispatched_at, j.dag_id
+    FROM wanted AS w
+    JOIN openfn_dispatch AS d ON d.message_id = w.id AND d.dispatched_at IS NOT NULL
+    JOIN openfn_job AS j ON j.project = d.project AND j.trigger = d.trigger AND j.autoprocess
+    WHERE NOT EXISTS (
+        SELECT 1 FROM openfn_run AS o
+        WHERE o.message_id = w.id AND o.project = j.project AND o.job = j.name
+          AND o.created_at >= d.dispatched_at
+    )
+),
+events AS (
+    SELECT p.message_id, p.dag_id, e.id AS event_id
+    FROM pending AS p
+    JOIN asset AS a ON a.uri = 'openfn://' || p.project || '/triggers/' || p.trigger
+    JOIN asset_event AS e ON e.asset_id = a.id
+        AND e.timestamp BETWEEN p.dispatched_at - interval '1 minute'
+                            AND p.dispatched_at + interval '1 minute'
+        AND (e.extra::jsonb -> 'message_ids') @> to_jsonb(p.message_id)
+),
+waiting AS (
+    SELECT ev.message_id, r.dag_id, r.run_id, r.state::text AS state
+    FROM events AS ev
+    JOIN dagrun_asset_event AS c ON c.event_id = ev.event_id
+    JOIN dag_run AS r ON r.id = c.dag_run_id AND r.dag_id = ev.dag_id
+    UNION ALL
+    SELECT ev.message_id, ev.dag_id, NULL, 'queued'
+    FROM events AS ev
+    WHERE NOT EXISTS (
+        SELECT 1 FROM dagrun_asset_event AS c JOIN dag_run AS r ON r.id = c.dag_run_id
+        WHERE c.event_id = ev.event_id AND r.dag_id = ev.dag_id
+    )
+    UNION ALL
+    SELECT w.id, r.dag_id, r.run_id, r.state::text
+    FROM wanted AS w
+    JOIN openfn_job AS j ON j.project = w.project
+    JOIN dag_run AS r ON r.dag_id = j.dag_id AND r.state IN ('queued', 'running')
+        AND r.run_id LIKE 'openfn\_match\_\_' || w.id || '\_\_%%'
+)
+SELECT DISTINCT w.message_id, w.dag_id, w.run_id AS dag_run_id, w.state
+FROM waiting AS w
+WHERE w.state IN ('queued', 'running')
+  AND NOT EXISTS (
+      SELECT 1 FROM openfn_run AS o
+      WHERE o.dag_id = w.dag_id AND o.dag_run_id = w.run_id AND o.message_id = w.message_id
+  )
+ORDER BY w.message_id, w.dag_id, w.run_id;

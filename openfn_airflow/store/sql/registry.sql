@@ -93,3 +93,17 @@ WHERE t.project = %(project)s
   AND b.body @> t.criteria
   AND NOT (t.exclude IS NOT NULL AND b.body @> t.exclude)
 ORDER BY 1;
+
+-- list_message_jobs --
+-- For each message, the jobs whose message-filter trigger matches its body now, whatever their
+-- switches (a job with autoprocess off is run on a message by hand): the Inbox's play buttons.
+SELECT m.id AS message_id, j.name AS job, j.dag_id, j.trigger, j.autoprocess,
+       COALESCE(d.is_paused, NOT j.enabled) AS paused
+FROM openfn_message AS m
+JOIN openfn_trigger AS t ON t.project = m.project
+JOIN openfn_job AS j ON j.project = t.project AND j.trigger = t.name
+LEFT JOIN dag AS d ON d.dag_id = j.dag_id
+WHERE m.id = ANY(%(message_ids)s::bigint[])
+  AND m.body @> t.criteria
+  AND NOT (t.exclude IS NOT NULL AND m.body @> t.exclude)
+ORDER BY m.id, j.name;

@@ -467,6 +467,50 @@ const OpenFn = (function () {
     } finally { busy(button, false); }
   }
 
+  // ---- One job on one message (the Inbox's play buttons), and a message run's retry.
+  function startedNote(status, text, dagId, dagRunId) {
+    const href = `${config().airflow}/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(dagRunId)}`;
+    status.hidden = false;
+    status.className = "note success";
+    status.innerHTML = `${escapeHtml(text)} <a data-airflow data-dag-run href="${escapeHtml(href)}">${escapeHtml(dagRunId)}</a> (queued in Airflow).`;
+  }
+  async function runJob(button) {
+    const status = document.getElementById("action-status");
+    const id = button.dataset.id, job = button.dataset.job;
+    const ok = await confirmDialog("Run a job on this message",
+      `<p>Run <strong>${escapeHtml(job)}</strong> on message <strong>#${escapeHtml(id)}</strong> now, on its current body? No other job runs.</p>`,
+      `Run ${job}`, false);
+    if (!ok) return;
+    busy(button, true);
+    try {
+      const run = await api("POST", `/messages/${encodeURIComponent(id)}/jobs/${encodeURIComponent(job)}/run`);
+      startedNote(status, `Started ${job} on message #${id}:`, run.dag_id, run.dag_run_id);
+    } catch (error) {
+      show(status, "error", `Could not run ${job} on message #${id}: ${error.message}`);
+    } finally { busy(button, false); }
+  }
+  async function retryMessageRun(button) {
+    const status = document.getElementById("action-status");
+    const id = button.dataset.id, runId = button.dataset.run;
+    const edited = button.hasAttribute("data-edited");
+    const body = edited
+      ? `<p>The message was edited since run <strong>#${escapeHtml(runId)}</strong> of ${escapeHtml(button.dataset.job)}. Retry it:</p>` +
+        `<label class="choice"><input type="radio" name="retry-message" value="as_run" checked> as it ran: on its own initial state (the old body)</label>` +
+        `<label class="choice"><input type="radio" name="retry-message" value="current" data-current> with the message as it is now</label>`
+      : `<p>Retry run <strong>#${escapeHtml(runId)}</strong> of ${escapeHtml(button.dataset.job)} as a new run on its initial state?</p>`;
+    if (!(await confirmDialog("Retry this run", body, "Retry", false))) return;
+    const chosen = document.querySelector("#confirm input[name=retry-message]:checked");
+    const message = chosen ? chosen.value : "as_run";
+    busy(button, true);
+    try {
+      const done = await api("POST", `/messages/${encodeURIComponent(id)}/runs/${encodeURIComponent(runId)}/retry`, { message });
+      const how = message === "current" ? "with the message as it is now" : "on its initial state";
+      startedNote(status, `Retrying run #${runId} ${how}:`, done.dag_id, done.dag_run_id);
+    } catch (error) {
+      show(status, "error", `Could not retry run #${runId}: ${error.message}`);
+    } finally { busy(button, false); }
+  }
+
   // ---- Jobs actions: Airflow's REST API pauses / unpauses the DAG and triggers runs.
   async function toggleJob(input) {
     const status = document.getElementById("action-status");
@@ -611,6 +655,8 @@ const OpenFn = (function () {
       else if (action === "bulk-retry") retry(button, JSON.parse(button.dataset.filters), false);
       else if (action === "retry") retry(button, { from_id: Number(button.dataset.id), to_id: Number(button.dataset.id), after: "all" }, true);
       else if (action === "run-now") runNow(button);
+      else if (action === "run-job") runJob(button);
+      else if (action === "retry-message-run") retryMessageRun(button);
       else if (action === "add-api-key") addMethod("api_key", null);
       else if (action === "revoke") revoke(button);
       else if (action === "open-inbox") openInbox();
