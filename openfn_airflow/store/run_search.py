@@ -80,9 +80,22 @@ def find_neighbours(
     return row["older"], row["newer"]
 
 
-def export_runs(conn: psycopg.Connection, where: RunFilter) -> Iterator[bytes]:
-    """Yield the matching runs as CSV (with a header row), newest first, in constant memory."""
-    return copy_csv(conn, query("export_runs"), where.params())
+def export_runs(
+    conn: psycopg.Connection, where: RunFilter, *, include_log: bool = False
+) -> Iterator[bytes]:
+    """Yield the matching runs as CSV (with a header row), newest first, in constant memory.
+
+    ``include_log``: each run's whole log in a last column ``log`` (memory then grows with the
+    longest log, not with the number of runs).
+    """
+    statement = query("export_runs_with_log" if include_log else "export_runs")
+    return copy_csv(conn, statement, where.params())
+
+
+def searchable_up_to(conn: psycopg.Connection, run_id: int) -> int | None:
+    """Return how many characters of a run's log its search reads, None when it reads them all."""
+    row = fetch_one(conn, "searchable_up_to", run_id=run_id)
+    return None if row is None or row["up_to"] is None else int(row["up_to"])
 
 
 def select_retry_runs(conn: psycopg.Connection, where: RunFilter, cap: int) -> list[dict[str, Any]]:

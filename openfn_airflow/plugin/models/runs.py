@@ -48,6 +48,10 @@ class RunQuery(Filters):
         )
 
 
+class RunExportQuery(RunQuery):
+    include_log: bool = Field(False, description="Add each run's whole log as a last column.")
+
+
 class RunListQuery(RunQuery):
     limit: int = Field(50, ge=1, le=500)
     before_id: Id = Field(None, description="Cursor: the `next` of the previous page.")

@@ -17,8 +17,8 @@ from openfn_airflow.plugin.models.runs import (
     RetryRequest,
     RetryResult,
     RunDetail,
+    RunExportQuery,
     RunListQuery,
-    RunQuery,
     RunSummary,
     SkippedRun,
 )
@@ -54,10 +54,19 @@ def list_runs(
     )
 
 
-@router.get("/runs.csv", response_class=StreamingResponse, dependencies=[single_values(RunQuery)])
-def export_runs(filters: Annotated[RunQuery, Query()], perms: PermissionsDep) -> StreamingResponse:
-    """Download the filtered runs as CSV."""
-    return csv_download(run_search.export_runs, perms.runs(filters.to_filter(utcnow())), "runs")
+@router.get(
+    "/runs.csv", response_class=StreamingResponse, dependencies=[single_values(RunExportQuery)]
+)
+def export_runs(
+    filters: Annotated[RunExportQuery, Query()], perms: PermissionsDep
+) -> StreamingResponse:
+    """Download the filtered runs as CSV, with their logs when asked."""
+    include_log = filters.include_log
+    return csv_download(
+        lambda conn, where: run_search.export_runs(conn, where, include_log=include_log),
+        perms.runs(filters.to_filter(utcnow())),
+        "runs",
+    )
 
 
 @router.get("/runs/{run_id}")

@@ -15,7 +15,13 @@ from openfn_airflow.plugin.routers import runs as api
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.paging import PageNumber, go_to_page
 from openfn_airflow.plugin.ui.projects import project_choice
-from openfn_airflow.plugin.ui.queries import id_range_filters, list_context, read_filters
+from openfn_airflow.plugin.ui.queries import (
+    PAGING,
+    id_range_filters,
+    list_context,
+    query_pairs,
+    read_filters,
+)
 from openfn_airflow.plugin.ui.rendering import error_page, render, urls
 from openfn_airflow.store import run_search, runs
 from openfn_airflow.store.filters import COUNT_BUDGET_MS
@@ -88,6 +94,8 @@ def activity(
         failed=FAILED,
         id_range=id_range,
         id_range_terms=id_range_terms,
+        # The export is a form (its "With logs" box), so the filters go in as hidden fields.
+        export_pairs=query_pairs(filters, drop=PAGING),
         **context,
     )
 
@@ -113,6 +121,7 @@ def run(
         failed=FAILED,
         older_id=older_id,
         newer_id=newer_id,
+        searchable_up_to=run_search.searchable_up_to(conn, run_id),
     )
 
 

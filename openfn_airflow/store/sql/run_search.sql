@@ -1,7 +1,12 @@
 -- The run history: list, count, export and bulk-retry selection over the same filters.
 
+-- log_prefix_tsquery --
+-- prefix_tsquery (search.sql) of a search text read as a log is (openfn_log_text splits URLs),
+-- so a pasted URL or path finds the logs that hold it.
+(replace(NULLIF(strip(to_tsvector('simple'::regconfig, openfn_log_text(%(text)s::text)))::text, ''),
+         ''' ''', ''':* & ''') || ':*')::tsquery
+
 -- run_filters --
--- The log search expression is the one openfn_run_log_search_idx indexes; keep them equal.
 (%(project)s::text IS NULL OR r.project = %(project)s::text)
 AND (%(job)s::text IS NULL OR r.job = %(job)s::text)
 AND /* include visible_run */
@@ -13,7 +18,7 @@ AND (%(from_id)s::bigint IS NULL OR r.id >= %(from_id)s::bigint)
 AND (%(to_id)s::bigint IS NULL OR r.id <= %(to_id)s::bigint)
 AND (
     %(text)s::text IS NULL
-    OR to_tsvector('simple'::regconfig, left(r.log, 262144)) @@ /* include prefix_tsquery */
+    OR r.log_words @@ /* include log_prefix_tsquery */
 )
 
 -- search_runs --
@@ -32,18 +37,32 @@ LIMIT %(limit)s;
 SELECT count(*) AS n
 FROM (SELECT 1 FROM openfn_run AS r WHERE /* include run_filters */ LIMIT %(cap)s) AS capped;
 
+-- export_run_columns --
+-- Every text cell that a spreadsheet would read as a formula gets a leading '.
+r.id,
+    regexp_replace(r.project, '^([-=+@\t\r])', '''\1') AS project,
+    regexp_replace(r.job, '^([-=+@\t\r])', '''\1') AS job,
+    r.trigger, r.status, r.exit_code, r.message_id, r.retry_of, r.upstream_run_id,
+    to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
+    to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at,
+    to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS finished_at,
+    regexp_replace(r.dag_id, '^([-=+@\t\r])', '''\1') AS dag_id,
+    regexp_replace(r.dag_run_id, '^([-=+@\t\r])', '''\1') AS dag_run_id
+
 -- export_runs --
--- Streamed by COPY; every text cell that a spreadsheet would read as a formula gets a leading '.
+-- Streamed by COPY.
 COPY (
-    SELECT r.id,
-           regexp_replace(r.project, '^([-=+@\t\r])', '''\1') AS project,
-           regexp_replace(r.job, '^([-=+@\t\r])', '''\1') AS job,
-           r.trigger, r.status, r.exit_code, r.message_id, r.retry_of, r.upstream_run_id,
-           to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
-           to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at,
-           to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS finished_at,
-           regexp_replace(r.dag_id, '^([-=+@\t\r])', '''\1') AS dag_id,
-           regexp_replace(r.dag_run_id, '^([-=+@\t\r])', '''\1') AS dag_run_id
+    SELECT /* include export_run_columns */
+    FROM openfn_run AS r
+    WHERE /* include run_filters */
+    ORDER BY r.id DESC
+) TO STDOUT WITH (FORMAT csv, HEADER);
+
+-- export_runs_with_log --
+-- As export_runs, with each run's whole log in the last column.
+COPY (
+    SELECT /* include export_run_columns */,
+           regexp_replace(r.log, '^([-=+@\t\r])', '''\1') AS log
     FROM openfn_run AS r
     WHERE /* include run_filters */
     ORDER BY r.id DESC
@@ -148,3 +167,14 @@ SELECT
     ) AS n
      WHERE %(visible_jobs)s::text[] IS NULL
         OR %(project)s || '/' || j.job = ANY (%(visible_jobs)s::text[])) AS newer;
+
+-- searchable_up_to --
+-- How many characters of a run's log its search reads, when not all of them: the marker lexeme
+-- openfn_log_words adds (its comment in schema.sql says why it cannot match a search word).
+SELECT (
+    SELECT substr(w.lexeme, length(' searchable up to ') + 1)::bigint
+    FROM unnest(r.log_words) AS w
+    WHERE w.lexeme LIKE ' searchable up to %%'
+) AS up_to
+FROM openfn_run AS r
+WHERE r.id = %(run_id)s;

@@ -115,3 +115,51 @@ def test_a_big_export_streams_every_row(viewer, registry):
 def test_an_unknown_trigger_is_refused_before_the_download_starts(viewer, registry):
     answer = viewer.get(f"{API}/messages.csv", params={"project": "core", "trigger": "nope"})
     assert answer.status_code == 400
+
+
+def test_runs_csv_has_no_log_column_unless_asked(viewer, registry):
+    make_run(registry, project="core", job="intake", status="failed", log="secretless detail")
+    registry.commit()
+    [row] = parse(viewer.get(f"{API}/runs.csv"))
+    assert "log" not in row and "secretless detail" not in row.values()
+    [row] = parse(viewer.get(f"{API}/runs.csv", params={"include_log": "false"}))
+    assert "log" not in row
+
+
+def test_runs_csv_with_logs_holds_each_whole_log_without_formulas(viewer, registry):
+    long_log = "Ran with Python\n" + 'POST https://host/api/patients -> 422, "x"\n' * 20000
+    big = make_run(registry, project="core", job="intake", status="failed", log=long_log)
+    formula = make_run(registry, project="core", job="intake", log="=cmd|' /C calc'!A0\nnext")
+    make_run(registry, project="other", job="intake", log="not this project")
+    registry.commit()
+    csv.field_size_limit(2**31 - 1)  # Python's csv module refuses cells over 128 KiB by default
+
+    rows = parse(viewer.get(f"{API}/runs.csv", params={"project": "core", "include_log": "true"}))
+
+    assert [int(row["id"]) for row in rows] == [formula["id"], big["id"]]
+    assert list(rows[0])[-1] == "log"
+    assert rows[1]["log"] == long_log  # the whole log, past the old search limit, quotes intact
+    assert rows[0]["log"] == "'=cmd|' /C calc'!A0\nnext"
+    for row in rows:
+        for column, cell in row.items():
+            assert not cell.startswith(FORMULA_STARTS), (column, cell)
+
+
+def test_runs_csv_with_logs_streams(viewer, registry):
+    registry.execute(
+        "INSERT INTO openfn_run (project, job, trigger, status, log) "
+        "SELECT 'core', 'intake', 'manual', 'success', repeat('word ', 200) || n "
+        "FROM generate_series(1, 3000) AS n"
+    )
+    registry.commit()
+    with viewer.stream("GET", f"{API}/runs.csv", params={"include_log": "true"}) as answer:
+        assert "content-length" not in answer.headers
+        chunks = sum(1 for _ in answer.iter_raw())
+        assert answer.status_code == 200
+    assert chunks > 1
+
+
+def test_runs_csv_refuses_an_include_log_that_is_not_a_yes_or_no(viewer):
+    answer = viewer.get(f"{API}/runs.csv", params={"include_log": "maybe"})
+    assert answer.status_code == 422
+    assert "include_log" in answer.text

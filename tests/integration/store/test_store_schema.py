@@ -22,7 +22,8 @@ _CATALOG = {
     """,
     "columns": """
         SELECT table_name, column_name, ordinal_position, data_type, is_nullable,
-               column_default, is_identity, identity_generation
+               column_default, is_identity, identity_generation, is_generated,
+               generation_expression
         FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name LIKE 'openfn\\_%'
           AND table_name NOT LIKE 'openfn\\_alembic\\_version%'
@@ -34,6 +35,12 @@ _CATALOG = {
         WHERE conrelid::regclass::text LIKE 'openfn\\_%'
           AND conrelid::regclass::text NOT LIKE 'openfn\\_alembic\\_version%'
         ORDER BY 1, 2
+    """,
+    "functions": """
+        SELECT p.proname, pg_get_functiondef(p.oid)
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND p.proname LIKE 'openfn\\_%'
+        ORDER BY 1
     """,
     "indexes": """
         SELECT tablename, indexname, indexdef

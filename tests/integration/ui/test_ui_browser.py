@@ -298,9 +298,40 @@ def test_admin_works_through_the_activity(
     assert "2 runs will be retried" in said, said
     frame.locator("#action-status.success, #action-status.warning").wait_for()
     with page.expect_download() as download:
-        frame.get_by_role("link", name="Export CSV").click()
+        frame.get_by_role("button", name="Export CSV").click()
     exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert len(exported) == 3
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_exports_the_runs_with_their_logs_when_asked(
+    browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
+) -> None:
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    frame.get_by_role("link", name="Activity").click()
+    frame.wait_for_url(re.compile(r"/openfn/ui/runs"))
+    frame.locator('label.chip:has-text("failed")').first.click()
+    frame.wait_for_url(re.compile(r"status=failed"))
+    with_logs = frame.get_by_label("With logs")
+    assert not with_logs.is_checked()  # off by default: the plain export stays small
+    shot(page, "activity-export", mode)
+
+    with page.expect_download() as download:
+        frame.get_by_role("button", name="Export CSV").click()
+    [plain] = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert int(plain["id"]) == seeded["failed_run"] and "log" not in plain
+
+    with_logs.check()
+    with page.expect_download() as download:
+        frame.get_by_role("button", name="Export CSV").click()
+    text = Path(download.value.path()).read_text()
+    [logged] = list(csv.DictReader(io.StringIO(text, newline="")))
+    # The list's filters hold in the export, and the cell is the run's whole log.
+    assert int(logged["id"]) == seeded["failed_run"]
+    assert "409" in logged["log"] and logged["log"].count("\n") > 10
+    shot(page, "activity-export-checked", mode)
     page.context.close()
 
 

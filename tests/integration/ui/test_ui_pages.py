@@ -422,3 +422,16 @@ def test_times_default_to_utc(admin, registry):
     page = admin.get(f"{UI}/inbox?received_after=2024-05-31T17:30").text
     assert 'data-zone="UTC"' in page and "From (<span data-timezone>UTC</span>)" in page
     assert 'value="2024-05-31T17:30" data-instant="2024-05-31T17:30:00+00:00"' in page
+
+
+def test_a_run_whose_log_is_searched_only_in_part_says_how_far(admin, registry):
+    line = "GET https://host/api/visits/ok -> 200\n"
+    long_log = line * (8 * 1024 * 1024 // len(line) + 10)
+    capped = make_run(registry, project="core", job="intake", status="success", log=long_log)
+    whole = make_run(registry, project="core", job="intake", status="success", log=line * 10)
+    registry.commit()
+    page = admin.get(f"{UI}/runs/{capped['id']}").text
+    note = re.search(r"<p [^>]*data-log-searchable>(.*?)</p>", page)
+    assert note is not None
+    assert f"first 8,388,608 of this log's {len(long_log):,} characters" in unescape(note[1])
+    assert "data-log-searchable" not in admin.get(f"{UI}/runs/{whole['id']}").text
