@@ -23,7 +23,7 @@ from openfn_airflow.plugin.ui.queries import (
     read_filters,
 )
 from openfn_airflow.plugin.ui.rendering import error_page, render, urls
-from openfn_airflow.store import run_search, runs
+from openfn_airflow.store import message_versions, run_search, runs
 from openfn_airflow.store.filters import COUNT_BUDGET_MS
 
 STATUSES: tuple[RunStatus, ...] = (
@@ -112,6 +112,9 @@ def run(
     older_id, newer_id = run_search.find_neighbours(
         conn, run_id, detail.project, perms.visible_jobs
     )
+    # Retry offers "with the message as it is now" when the message was edited after the run.
+    versions = message_versions.list_versions(conn, detail.message_id) if detail.message_id else []
+    edited = bool(versions) and versions[0]["changed_at"] > detail.created_at
     return render(
         request,
         "run.html",
@@ -122,6 +125,7 @@ def run(
         older_id=older_id,
         newer_id=newer_id,
         searchable_up_to=run_search.searchable_up_to(conn, run_id),
+        message_edited=edited,
     )
 
 

@@ -435,3 +435,24 @@ def test_a_run_whose_log_is_searched_only_in_part_says_how_far(admin, registry):
     assert note is not None
     assert f"first 8,388,608 of this log's {len(long_log):,} characters" in unescape(note[1])
     assert "data-log-searchable" not in admin.get(f"{UI}/runs/{whole['id']}").text
+
+
+def test_a_runs_retry_offers_the_message_as_it_is_now_once_the_message_was_edited(admin, registry):
+    from openfn_airflow.store import message_versions
+
+    message = make_message(registry, project="core", body={"form": "intake", "name": "Ada"})
+    run = make_run(
+        registry, project="core", job="intake", message_id=message["id"], status="failed"
+    )
+    registry.commit()
+    before = admin.get(f"{UI}/runs/{run['id']}").text
+    assert f'data-action="retry" data-id="{run["id"]}"' in before
+    assert "retry-message-run" not in before
+
+    message_versions.edit_body(registry, message["id"], {"form": "intake"}, changed_by="admin")
+    registry.commit()
+    after = admin.get(f"{UI}/runs/{run['id']}").text
+    assert (
+        f'data-action="retry-message-run" data-id="{message["id"]}" data-run="{run["id"]}"' in after
+    )
+    assert "Retry…" in after

@@ -120,6 +120,22 @@ def test_admin_retries_a_run_with_the_message_as_it_is_now(
     after = _hand_runs(db_url, dag_id)
     assert len(after) == len(before) + 1
     assert after[-1]["conf"] == {"retry_of": int(run_id or 0), "message": "current"}
+
+    # The run's own page offers the same choice.
+    frame.goto(frame.url.split("/openfn/ui/")[0] + f"/openfn/ui/runs/{run_id}")
+    frame.locator("h1").wait_for()
+    button = frame.locator(
+        ".actions [data-action=retry-message-run], [data-action=retry-message-run]"
+    )
+    assert button.first.inner_text().strip() == "Retry…"
+    button.first.click()
+    dialog.wait_for(state="visible")
+    assert "edited since run" in dialog.inner_text()
+    dialog.locator("input[value=current]").check()
+    shot(page, "run-retry-as-now", "light")
+    dialog.locator("[data-ok]").click()
+    frame.locator("#action-status.success", has_text="as it is now").wait_for()
+    assert len(_hand_runs(db_url, dag_id)) == len(before) + 2
     page.context.close()
 
     dark = log_in(browser, server, "admin", "dark")
