@@ -124,9 +124,7 @@ def test_admin_retries_a_run_with_the_message_as_it_is_now(
     # The run's own page offers the same choice.
     frame.goto(frame.url.split("/openfn/ui/")[0] + f"/openfn/ui/runs/{run_id}")
     frame.locator("h1").wait_for()
-    button = frame.locator(
-        ".actions [data-action=retry-message-run], [data-action=retry-message-run]"
-    )
+    button = frame.locator("[data-action=retry-message-run]")
     assert button.first.inner_text().strip() == "Retry…"
     button.first.click()
     dialog.wait_for(state="visible")
