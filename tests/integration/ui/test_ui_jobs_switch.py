@@ -104,7 +104,7 @@ def test_jobs_filter_by_trigger_name_on_the_screen_and_the_api(admin, registry):
     assert sorted(_job_rows(both.text)) == ["not-listening"]
 
     none = admin.get(f"{UI}/jobs", params={"project": "core", "trigger": "nothing-like-it"})
-    assert "No job whose trigger's name contains “nothing-like-it”." in unescape(none.text)
+    assert "No job's trigger's name contains “nothing-like-it”." in unescape(none.text)
 
 
 @pytest.mark.browser
