@@ -1,5 +1,9 @@
 """Keep the registry (projects, message-filter triggers, jobs) in step with the specs on disk.
 
+A job's on/off is its DAG's pause. A spec whose ``enabled`` changes switches the DAG to it here
+(the registry remembers the value last applied), so the file and the Jobs screen never disagree
+silently, and a spec that did not change it leaves the screen's switch alone.
+
 The api-server syncs at start and every 10 s (in the dispatcher), the CLI before it prints an
 inbox URL or changes auth methods. A sync that finds every spec unchanged costs one small query
 and a walk of the DAGs folder; changed specs are written under an advisory lock.
@@ -122,18 +126,35 @@ def _write(conn: psycopg.Connection[Any], project: Project, fingerprint: str) ->
             if t.kind == "message"
         ],
     )
-    registry.replace_jobs(
+    jobs = [
+        {
+            "name": job.name,
+            "trigger": job.trigger,
+            "autoprocess": job.autoprocess,
+            "runs": job.runs,
+            "dag_id": dag_id_for(project.name, job.name),
+            "enabled": job.enabled,
+        }
+        for job in project.jobs.values()
+    ]
+    # The spec's `enabled` switches a job only when it changes: an edit elsewhere in the spec
+    # must not undo a switch made on the Jobs screen since.
+    applied = {row["name"]: row["enabled"] for row in registry.list_jobs(conn, project.name)}
+    registry.replace_jobs(conn, project.name, jobs)
+    switched = registry.apply_spec_enabled(
         conn,
         project.name,
         [
-            {
-                "name": job.name,
-                "trigger": job.trigger,
-                "autoprocess": job.autoprocess,
-                "runs": job.runs,
-                "dag_id": dag_id_for(project.name, job.name),
-                "enabled": job.enabled,
-            }
-            for job in project.jobs.values()
+            {**job, "added": job["name"] not in applied}
+            for job in jobs
+            if applied.get(job["name"]) is not job["enabled"]
         ],
     )
+    for row in switched:
+        log.info(
+            "OpenFn job %s/%s switched %s: its spec now says enabled: %s",
+            project.name,
+            row["name"],
+            "on" if row["enabled"] else "off",
+            "true" if row["enabled"] else "false",
+        )

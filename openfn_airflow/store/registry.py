@@ -61,6 +61,25 @@ def replace_jobs(
     execute(conn, "upsert_jobs", project=project, jobs=Jsonb(list(jobs)))
 
 
+def apply_spec_enabled(
+    conn: psycopg.Connection[Any], project: str, jobs: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Switch the DAGs of ``jobs`` (``name``, ``dag_id``, ``enabled``, ``added``) as their spec's
+    ``enabled`` now says; return the jobs the spec decided (``name``, ``enabled``)."""
+    if not jobs:
+        return []
+    return fetch_all(conn, "apply_spec_enabled", project=project, jobs=Jsonb(list(jobs)))
+
+
+def switch_changes(conn: psycopg.Connection[Any], dag_ids: Sequence[str]) -> dict[str, Any]:
+    """Return each DAG's latest pause or unpause through Airflow's REST API, from its audit log
+    (``dttm``, ``owner``, ``owner_display_name``, ``extra``), by DAG id."""
+    if not dag_ids:
+        return {}
+    rows = fetch_all(conn, "list_switch_changes", dag_ids=list(dag_ids))
+    return {row["dag_id"]: row for row in rows}
+
+
 def forget_projects_except(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[str]:
     """Empty the registry of synced projects not in ``names`` (their spec is gone); return them."""
     return [row["name"] for row in fetch_all(conn, "forget_projects_except", names=list(names))]

@@ -3,14 +3,17 @@
 The registry (``openfn_job``, ``openfn_trigger``) says which jobs exist and what message filter
 they listen to; the project spec on disk adds what only it knows (cron and timezone, upstream
 job, console and test-mode flags); Airflow's ``dag`` table says whether the job is on (its DAG
-unpaused). Switching a job on or off and "run now" are Airflow's own REST API
-(``PATCH /api/v2/dags/{dag_id}``, ``POST /api/v2/dags/{dag_id}/dagRuns``), with its checks.
+unpaused), the one switch. Switching a job on or off and "run now" are Airflow's own REST API
+(``PATCH /api/v2/dags/{dag_id}``, ``POST /api/v2/dags/{dag_id}/dagRuns``), with its checks; the
+registry sync switches it when the spec's ``enabled`` changes. Who switched it last is the later
+of that sync (``openfn_job.enabled_changed_at``) and Airflow's audit log of the PATCH.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import zoneinfo
 from pathlib import Path
@@ -60,6 +63,9 @@ class JobQuery(Filters):
     q: str | None = Field(
         default=None, max_length=200, description="Part of the job's name (case-insensitive)."
     )
+    trigger: str | None = Field(
+        default=None, max_length=200, description="Part of the trigger's name (case-insensitive)."
+    )
 
 
 class JobTrigger(BaseModel):
@@ -89,13 +95,30 @@ class JobLastRun(BaseModel):
     dag_run_id: str | None
 
 
+class JobSwitch(BaseModel):
+    by: Literal["spec", "user"] = Field(
+        description="spec: a change of the spec's `enabled`; user: Airflow's REST API (the Jobs "
+        "screen, Airflow's own UI)."
+    )
+    on: bool = Field(description="What it switched the job to (as it is now).")
+    at: dt.datetime
+    user: str | None = Field(default=None, description="Who, when by is user.")
+
+
 class Job(BaseModel):
     project: str
     name: str
     dag_id: str
     trigger: JobTrigger
-    enabled: bool = Field(description="The spec's `enabled` (what a new DAG starts as).")
-    is_paused: bool | None = Field(description="Airflow's DAG is paused; null: not in Airflow yet.")
+    enabled: bool = Field(
+        description="The spec's `enabled`, applied to the DAG when it changes (a new DAG starts so)."
+    )
+    is_paused: bool | None = Field(
+        description="Airflow's DAG is paused: the job is off. Null: not in Airflow yet."
+    )
+    switched: JobSwitch | None = Field(
+        default=None, description="Who switched the job to its state last; null: not known."
+    )
     autoprocess: bool
     runs: str = Field(description="per-message or batched")
     test_mode: bool | None = Field(description="null when the spec cannot be read")
@@ -124,14 +147,18 @@ def list_jobs(
     if filters.project is not None:
         names = [name for name in names if name == filters.project]
     needle = (filters.q or "").strip().lower()
+    trigger_needle = (filters.trigger or "").strip().lower()
     specs = project_specs()
     now = utcnow()
     items: list[Job] = []
+    spec_changed_at: dict[tuple[str, str], dt.datetime | None] = {}
     for project in names:
         rows = [
             row
             for row in registry.list_jobs(conn, project)
-            if needle in row["name"].lower() and perms.sees_run(project, row["name"])
+            if needle in row["name"].lower()
+            and (not trigger_needle or trigger_needle in (row["trigger"] or "").lower())
+            and perms.sees_run(project, row["name"])
         ]
         if not rows:
             continue
@@ -144,6 +171,7 @@ def list_jobs(
         }
         spec = specs.get(project)
         for row in rows:
+            spec_changed_at[(project, row["name"])] = row["enabled_changed_at"]
             job = spec.jobs.get(row["name"]) if spec is not None else None
             last = last_runs.get(row["name"])
             items.append(
@@ -167,9 +195,45 @@ def list_jobs(
                 )
             )
     paused = dags_paused([job.dag_id for job in items])
+    changes = registry.switch_changes(conn, [job.dag_id for job in items])
     for job in items:
         job.is_paused = paused.get(job.dag_id)
+        job.switched = last_switch(job, spec_changed_at.get((job.project, job.name)), changes)
     return JobList(items=items, total=len(items))
+
+
+def last_switch(
+    job: Job, spec_changed_at: dt.datetime | None, changes: dict[str, Any]
+) -> JobSwitch | None:
+    """The later of the spec's last change of `enabled` and the DAG's last PATCH in Airflow's
+    audit log, when it switched the job to the state it is in (else something else did)."""
+    if job.is_paused is None:
+        return None
+    candidates = []
+    if spec_changed_at is not None:
+        candidates.append(JobSwitch(by="spec", on=job.enabled, at=spec_changed_at))
+    change = changes.get(job.dag_id)
+    if change is not None:
+        try:
+            paused = json.loads(change["extra"] or "{}").get("is_paused")
+        except ValueError:
+            paused = None
+        if isinstance(paused, str):
+            paused = paused.strip().lower() == "true"
+        if isinstance(paused, bool):
+            at = change["dttm"]
+            candidates.append(
+                JobSwitch(
+                    by="user",
+                    on=not paused,
+                    at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
+                    user=change["owner_display_name"] or change["owner"],
+                )
+            )
+    if not candidates:
+        return None
+    latest = max(candidates, key=lambda c: c.at)
+    return latest if latest.on is not job.is_paused else None
 
 
 def _trigger(

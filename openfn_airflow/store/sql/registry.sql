@@ -65,8 +65,37 @@ RETURNING name;
 SELECT name, criteria, exclude FROM openfn_trigger WHERE project = %(project)s ORDER BY name;
 
 -- list_jobs --
-SELECT name, trigger, autoprocess, runs, dag_id, enabled
+SELECT name, trigger, autoprocess, runs, dag_id, enabled, enabled_changed_at
 FROM openfn_job WHERE project = %(project)s ORDER BY name;
+
+-- apply_spec_enabled --
+-- The jobs whose spec's `enabled` changed switch their DAG to it; a spec that did not change it
+-- never touches the pause, so the Jobs screen's switch stays as set. A new job's DAG is created
+-- as the spec says (is_paused_upon_creation); one Airflow still has (the job was removed and
+-- added back, the registry emptied) keeps its switch. enabled_changed_at says when the spec
+-- last decided: a change, or a new job created off.
+WITH x AS (
+    SELECT * FROM jsonb_to_recordset(%(jobs)s::jsonb)
+        AS x (name text, dag_id text, enabled boolean, added boolean)
+),
+switched AS (
+    UPDATE dag AS d SET is_paused = NOT x.enabled
+    FROM x
+    WHERE d.dag_id = x.dag_id AND d.is_paused = x.enabled AND NOT x.added
+)
+UPDATE openfn_job AS j SET enabled_changed_at = now()
+FROM x
+WHERE j.project = %(project)s AND j.name = x.name AND (NOT x.added OR NOT x.enabled)
+RETURNING j.name, j.enabled;
+
+-- list_switch_changes --
+-- The latest pause or unpause of each DAG through Airflow's REST API (its UI and the Jobs
+-- screen both use PATCH /api/v2/dags/{dag_id}), from Airflow's audit log.
+SELECT DISTINCT ON (dag_id) dag_id, dttm, owner, owner_display_name, extra
+FROM log
+WHERE dag_id = ANY(%(dag_ids)s::text[]) AND event = 'patch_dag'
+  AND extra LIKE '%%"is_paused"%%'
+ORDER BY dag_id, dttm DESC, id DESC;
 
 -- list_all_jobs --
 -- Every job of every project with its DAG: what the auth manager is asked about.
@@ -74,12 +103,12 @@ SELECT project, name, dag_id, trigger FROM openfn_job ORDER BY project, name;
 
 -- list_listening_dags --
 -- The DAGs that delivering a message to the (project, trigger) pairs would start: the jobs
--- listening to them (on, autoprocess on, DAG not paused), as trigger_has_listener decides.
+-- listening to them (autoprocess on, DAG not paused), as trigger_has_listener decides.
 SELECT DISTINCT j.dag_id
 FROM jsonb_to_recordset(%(targets)s::jsonb) AS x (project text, trigger text)
 JOIN openfn_job AS j ON j.project = x.project AND j.trigger = x.trigger
 LEFT JOIN dag AS d ON d.dag_id = j.dag_id
-WHERE j.enabled AND j.autoprocess AND NOT COALESCE(d.is_paused, false)
+WHERE j.autoprocess AND COALESCE(NOT d.is_paused, j.enabled)
 ORDER BY 1;
 
 -- list_body_trigger_dags --

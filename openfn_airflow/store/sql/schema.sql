@@ -74,7 +74,9 @@ CREATE TABLE openfn_job (
     autoprocess boolean NOT NULL DEFAULT true,
     runs text NOT NULL DEFAULT 'per-message' CHECK (runs IN ('per-message', 'batched')),
     dag_id text NOT NULL,
+    -- The spec's `enabled` last applied to the DAG's pause, and when a spec change applied it.
     enabled boolean NOT NULL DEFAULT true,
+    enabled_changed_at timestamptz,
     PRIMARY KEY (project, name)
 );
 

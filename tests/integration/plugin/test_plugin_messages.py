@@ -243,12 +243,26 @@ def test_reprocess_takes_an_id_range_and_the_list_filters(admin, registry):
 
 
 def test_reprocess_skips_jobs_that_are_off_or_do_not_autoprocess(admin, registry):
+    # Off is its DAG paused; a DAG Airflow has not parsed (in this session, maybe) will be
+    # created as the spec's enabled says.
     registry.execute(
         "UPDATE openfn_job SET enabled = false WHERE project = 'core' AND name = 'bulk'"
     )
+    was = registry.execute(
+        "SELECT is_paused FROM dag WHERE dag_id = 'openfn__core__bulk'"
+    ).fetchone()
+    registry.execute("UPDATE dag SET is_paused = true WHERE dag_id = 'openfn__core__bulk'")
     message(registry, {"kind": "bulk"})
     registry.commit()
-    answer = admin.post(f"{API}/messages/reprocess", json={"project": "core"}).json()
+    try:
+        answer = admin.post(f"{API}/messages/reprocess", json={"project": "core"}).json()
+    finally:
+        if was is not None:
+            registry.execute(
+                "UPDATE dag SET is_paused = %s WHERE dag_id = 'openfn__core__bulk'",
+                [was["is_paused"]],
+            )
+            registry.commit()
     assert answer["count"] == 1 and answer["dispatches"] == 0
     assert dispatches(registry) == []
 

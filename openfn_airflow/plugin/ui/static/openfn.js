@@ -522,11 +522,29 @@ const OpenFn = (function () {
       const dag = await airflowApi("PATCH", `/dags/${encodeURIComponent(input.dataset.dagId)}`, { is_paused: !on });
       input.checked = !dag.is_paused;
       state.textContent = dag.is_paused ? "off" : "on";
+      showSwitched(input, !dag.is_paused);
       show(status, "success", `${row.dataset.job} is ${dag.is_paused ? "off: its DAG is paused" : "on: its DAG is unpaused"}.`);
     } catch (error) {
       input.checked = !on;
       show(status, "error", `Could not switch ${row.dataset.job} ${on ? "on" : "off"}: ${error.message}`);
     } finally { input.disabled = false; }
+  }
+  // Says who switched the job last (here, now) and whether the spec's enabled now disagrees.
+  function showSwitched(input, on) {
+    const cell = input.closest("td");
+    for (const old of cell.querySelectorAll("[data-switched], [data-spec-disagrees]")) old.remove();
+    const line = document.createElement("div");
+    line.className = "small muted";
+    line.dataset.switched = "user";
+    line.textContent = `switched ${on ? "on" : "off"} here just now`;
+    cell.appendChild(line);
+    if ((input.dataset.specEnabled === "true") !== on) {
+      const note = document.createElement("div");
+      note.className = "small";
+      note.dataset.specDisagrees = "";
+      note.innerHTML = `<span class="tag warn">spec says enabled: ${escapeHtml(input.dataset.specEnabled)}</span>`;
+      cell.appendChild(note);
+    }
   }
   async function runNow(button) {
     const status = document.getElementById("action-status");

@@ -1,7 +1,7 @@
 """The whole run log is searchable and URLs are split into words (``openfn_run.log_words``).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from alembic import op
 from openfn_airflow.store.schema import migration_sql
 
 revision = "0010"
-# 0009 was kept for another change made at the same time; whichever lands second revises the other.
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
