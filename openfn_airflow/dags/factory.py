@@ -91,7 +91,10 @@ def build_job_dag(project: Project, job: Job) -> DAG:
         schedule=_schedule(project, job),
         start_date=START_DATE,
         catchup=False,
-        max_active_runs=job.concurrency,
+        # A cron job's run starts from the cursor its previous run left: two at once would both
+        # start from the same one (a late tick next to the following one did, on a loaded
+        # machine), so a cron job runs one at a time unless its spec says otherwise.
+        max_active_runs=job.concurrency or (1 if kind == "cron" else None),
         is_paused_upon_creation=not job.enabled,
         # The loader hands DAGs to Airflow explicitly; the spec check builds them only to test.
         auto_register=False,

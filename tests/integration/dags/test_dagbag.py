@@ -117,6 +117,17 @@ def test_cron_job_runs_on_its_cron_in_its_timezone(example_bag):
     assert str(timetable.timezone) == trigger["timezone"]
 
 
+def test_a_cron_job_runs_one_at_a_time_unless_its_spec_says_otherwise(example_bag, session_bag):
+    """Each cron run starts from the cursor its previous run left: two at once would share it."""
+    from airflow.configuration import conf
+
+    counter = session_bag.get_dag(dag_id("counter", "core"))
+    assert counter.max_active_runs == 1
+    intake = session_bag.get_dag(dag_id("intake", "core"))
+    assert intake.max_active_runs == conf.getint("core", "max_active_runs_per_dag")
+    assert example_bag.get_dag(dag_id("sync-cases")).max_active_runs == 1  # concurrency: 1
+
+
 def test_cron_timezone_other_than_utc_is_kept(tmp_path):
     folder = dags_folder(
         tmp_path,
