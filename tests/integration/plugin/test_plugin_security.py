@@ -10,7 +10,13 @@ from plugin_helpers import API, token_for
 pytestmark = pytest.mark.integration
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
-SAMPLE_PATH_PARAMS = {"message_id": "1", "run_id": "1", "name": "core", "method_id": "1"}
+SAMPLE_PATH_PARAMS = {
+    "message_id": "1",
+    "run_id": "1",
+    "name": "core",
+    "method_id": "1",
+    "job": "intake",
+}
 
 
 def api_routes(airflow_app) -> list[tuple[str, str]]:
