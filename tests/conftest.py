@@ -14,8 +14,6 @@ os.environ["AIRFLOW_HOME"] = _home
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # JavaScript jobs (the example project has one) find their adaptors in the repository every test
 # shares (tests/adaptors.py), so no Airflow home of a test installs adaptors of its own.
-os.environ.setdefault(
-    "AIRFLOW__OPENFN__ADAPTORS_PATH",
-    os.environ.get("OPENFN_TEST_ADAPTORS")
-    or os.path.join(os.path.expanduser("~"), ".cache", "openfn-airflow", "test-adaptors"),
-)
+from adaptors import adaptors_path  # noqa: E402 (after AIRFLOW_HOME: it imports the package)
+
+os.environ.setdefault("AIRFLOW__OPENFN__ADAPTORS_PATH", str(adaptors_path()))
