@@ -131,6 +131,23 @@ def get_provider_info() -> dict[str, Any]:
                         "0.05",
                         "0.1",
                     ),
+                    "canary": _option(
+                        "Build the built-in openfn-canary project (its send job POSTs a message\n"
+                        "to its own inbox every 5 minutes, its receive job runs on it) and report\n"
+                        "its round trip at GET /openfn/health. Every Airflow component must see\n"
+                        "the same value.\n",
+                        "boolean",
+                        "False",
+                        "True",
+                    ),
+                    "canary_url": _option(
+                        "Base URL the canary's send job POSTs to (the inbox is <url>/openfn/inbox/\n"
+                        "<id>). Empty: [api] base_url. Set it where workers cannot reach the\n"
+                        "public address.\n",
+                        "string",
+                        "",
+                        "http://api-proxy:8080",
+                    ),
                     "github_webhook_conn_id": _option(
                         "Airflow connection holding the secret of the GitHub push webhook\n"
                         "(POST /openfn/github/webhook) in its password. Without that connection\n"

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openfn_airflow import canary
+
 log = logging.getLogger(__name__)
 
 # How long a listing is reused: the Jobs screen asks on every request, the registry every 10 s.
@@ -42,7 +44,8 @@ _listed: dict[str, tuple[float, SpecFolders]] = {}
 
 
 def spec_folders(dags_folder: str | Path) -> SpecFolders:
-    """The DAGs folder, then each git bundle's checkout at its parsed commit (none yet: left out)."""
+    """The DAGs folder, then each git bundle's checkout at its parsed commit (none yet: left out),
+    then the canary project's folder when ``[openfn] canary`` is on."""
     key = str(dags_folder)
     with _lock:
         cached = _listed.get(key)
@@ -62,7 +65,7 @@ def _list(dags_folder: Path) -> SpecFolders:
         log.warning(
             "The DAG bundles could not be listed; reading the DAGs folder only", exc_info=True
         )
-        return SpecFolders(tuple(folders), complete=False)
+        return SpecFolders((*folders, *canary.folders_for(dags_folder)), complete=False)
     for name, version in versions.items():
         if version is None:  # not parsed yet: its DAGs do not exist either
             continue
@@ -74,6 +77,7 @@ def _list(dags_folder: Path) -> SpecFolders:
             continue
         if folder.resolve() not in {f.resolve() for f in folders}:
             folders.append(folder)
+    folders.extend(canary.folders_for(dags_folder))
     return SpecFolders(tuple(folders), complete)
 
 

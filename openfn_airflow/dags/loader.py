@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from openfn_airflow import canary
 from openfn_airflow.spec import SpecError, find_projects, load_project_lenient, validate_path
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
     Broken specs and jobs are left out here (``check_specs`` reports them); the DAGs are put in
     ``namespace`` (the calling DAG file's ``globals()``) so Airflow finds them. When two specs
     share a project name, or jobs of two projects a DAG id (``a`` + ``b__x``, ``a__b`` + ``x``),
-    the first (in path order) keeps its DAGs; ``check_specs`` reports the others.
+    the first (in path order) keeps its DAGs; ``check_specs`` reports the others. The DAGs
+    folder also builds the canary project when ``[openfn] canary`` is on.
     """
     from airflow.sdk import get_parsing_context
 
@@ -40,7 +42,10 @@ def load_dags(folder: str | Path, namespace: dict[str, Any] | None = None) -> di
     if only is not None and not only.startswith(f"{DAG_ID_PREFIX}__"):
         only = None
     repo = _use_adaptors_repository()
-    for spec_path in find_projects(folder):
+    specs = find_projects(folder)
+    # The built-in canary ([openfn] canary) comes last: a project of the folder keeps its name.
+    specs += [path for extra in canary.folders_for(folder) for path in find_projects(extra)]
+    for spec_path in specs:
         try:
             project = load_project_lenient(spec_path)
         except SpecError:

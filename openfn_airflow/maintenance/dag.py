@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow.sdk import DAG
 
+from openfn_airflow import canary
 from openfn_airflow.dags.factory import DAG_ID_PREFIX, START_DATE
 from openfn_airflow.maintenance.activity import BATCH_SIZE
 from openfn_airflow.maintenance.operators import (
@@ -27,9 +28,14 @@ log = logging.getLogger(__name__)
 
 
 def load_projects(folder: str | Path) -> list[Project]:
-    """Every readable project under ``folder``; when two share a name, the first in path order."""
+    """Every readable project under ``folder``; when two share a name, the first in path order.
+
+    The DAGs folder has the canary project too when ``[openfn] canary`` is on.
+    """
     projects: dict[str, Project] = {}
-    for spec_path in find_projects(folder):
+    specs = find_projects(folder)
+    specs += [path for extra in canary.folders_for(folder) for path in find_projects(extra)]
+    for spec_path in specs:
         try:
             project = load_project_lenient(spec_path)
         except SpecError:

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openfn_airflow.inbox.dispatcher import start_dispatcher
-from openfn_airflow.plugin.routers import github, inbox, jobs, messages, projects, runs
+from openfn_airflow.plugin.routers import github, health, inbox, jobs, messages, projects, runs
 from openfn_airflow.plugin.security import require_read
 from openfn_airflow.plugin.ui.router import create_ui_router
 from openfn_airflow.store.errors import DatabaseUnavailable
@@ -131,6 +131,8 @@ def create_app() -> FastAPI:
 
     app.include_router(inbox.router)
     app.include_router(github.router)
+    # Public, as Airflow's /api/v2/monitor/health: only the canary's timings and status.
+    app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[require_read])
     api.include_router(messages.router)
     api.include_router(runs.router)

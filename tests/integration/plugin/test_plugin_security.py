@@ -19,6 +19,40 @@ SAMPLE_PATH_PARAMS = {
 }
 
 
+# Routes any caller reaches, each for its reason; every other route of the plugin needs an
+# Airflow login (test_every_other_route_refuses_an_anonymous_caller).
+PUBLIC = {
+    "/inbox/{inbox_id}": "the inbox: its own auth methods decide who may send",
+    "/inbox/{inbox_id}/submission": "OpenRosa submissions to the inbox: its own auth methods",
+    "/inbox/{inbox_id}/{extra_path:path}": "the inbox under a longer path: its own auth methods",
+    "/github/webhook": "GitHub's push deliveries: signed with the webhook's secret",
+    "/health": "probed by uptime monitors without an Airflow login, as Airflow's own "
+    "/api/v2/monitor/health is; it tells only the canary project's timings, status and "
+    "message id (test_plugin_health.py)",
+}
+SAMPLE_PAGE_PARAMS = {
+    "name": "openfn.css",
+    "message_id": "1",
+    "run_id": "1",
+    "dag_id": "openfn__core__intake",
+    "dag_run_id": "manual__1",
+}
+
+
+def plugin_routes(airflow_app) -> list[tuple[str, str]]:
+    """(method, path template) of every route of the plugin's app."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Mount
+
+    [mount] = [r for r in airflow_app.routes if isinstance(r, Mount) and r.path == "/openfn"]
+    return [
+        (method, route.path)
+        for route in mount.app.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods)
+    ]
+
+
 def api_routes(airflow_app) -> list[tuple[str, str]]:
     """(method, path) of every route the plugin serves under /openfn/api/, path params filled."""
     from fastapi.routing import APIRoute
@@ -66,6 +100,26 @@ def test_every_api_route_refuses_an_anonymous_caller(airflow_app, anonymous, cle
     for method, path in routes:
         answer = call(anonymous, method, path)
         assert answer.status_code == 401, (method, path, answer.text)
+
+
+def test_every_other_route_refuses_an_anonymous_caller(airflow_app, anonymous, clean_db):
+    """A route is public only when PUBLIC names it with its reason: the screens send an
+    anonymous visitor to Airflow's login page (the API's 401 is the test above)."""
+    others = [(m, p) for m, p in plugin_routes(airflow_app) if p not in PUBLIC]
+    unknown = [(m, p) for m, p in others if not p.startswith(("/api/", "/ui/"))]
+    assert unknown == [], "authenticate these routes, or add them to PUBLIC with the reason"
+    pages = [(m, p) for m, p in others if p.startswith("/ui/")]
+    assert len(pages) >= 8
+    for method, template in pages:
+        path = "/openfn" + re.sub(r"\{(\w+)\}", lambda m: SAMPLE_PAGE_PARAMS[m[1]], template)
+        answer = anonymous.request(method, path, follow_redirects=False)
+        assert answer.status_code == 303, (method, path, answer.status_code)
+        assert "login" in answer.headers["location"], (method, path)
+
+
+def test_the_public_routes_are_served(airflow_app):
+    served = {path for _, path in plugin_routes(airflow_app)}
+    assert set(PUBLIC) <= served, set(PUBLIC) - served
 
 
 def test_every_api_route_refuses_a_forged_token(airflow_app, clean_db):

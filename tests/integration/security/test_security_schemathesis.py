@@ -95,9 +95,10 @@ def _operations() -> list[tuple[str, str]]:
 
 OPERATIONS = _operations()
 # Operations no invalid input exists for: free-text path parameters only (the inbox routes; the
-# body of an inbox request is not in the document: test_security_inbox.py sends bad ones), or
-# optional free-text query parameters.
+# body of an inbox request is not in the document: test_security_inbox.py sends bad ones),
+# optional free-text query parameters, or no parameter at all (the health check).
 NOTHING_TO_NEGATE = {
+    "GET /health",
     "POST /inbox/{inbox_id}",
     "GET /inbox/{inbox_id}",
     "HEAD /inbox/{inbox_id}/submission",
