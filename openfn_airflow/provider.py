@@ -43,8 +43,9 @@ def get_provider_info() -> dict[str, Any]:
                         "postgresql://airflow:airflow@postgres:5432/airflow",
                     ),
                     "inbox_max_body_bytes": _option(
-                        "Largest request body the inbox accepts, also once decompressed and as the "
-                        "JSON it becomes once parsed; bigger ones get 413.\n",
+                        "Largest request body the inbox accepts (a multipart request's files "
+                        "included), also once decompressed and as the JSON it becomes once "
+                        "parsed; bigger ones get 413.\n",
                         "integer",
                         "8388608",
                         "1048576",

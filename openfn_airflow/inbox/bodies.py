@@ -3,11 +3,12 @@
 JSON is stored as sent. Forms become objects (a repeated key becomes a list). XML becomes JSON the
 way OpenFn did it: the root element is the only key, attributes are ``@name`` keys, text beside
 attributes or child elements is ``#text``, repeated elements become lists and an empty element is
-null. OpenRosa submissions (multipart with an ``xml_submission_file`` part) store that XML. Every
-refusal is an ``InboxError`` with the HTTP status it answers.
+null. OpenRosa submissions (multipart with an ``xml_submission_file`` part) store that XML; the
+other files of a multipart body are its attachments (``multipart.py``), never part of the JSON.
+Every refusal is an ``InboxError`` with the HTTP status it answers.
 
-``max_bytes`` holds at every step: the body as sent, once decompressed, and the JSON it becomes
-(a form or an XML document may grow when written as JSON). XML with a DTD is refused: its
+``max_bytes`` holds at every step: the body as sent (files included), once decompressed, and the
+JSON it becomes (a form or an XML document may grow when written as JSON). XML with a DTD is refused: its
 ``<!ATTLIST>`` defaults and entities can make a few kilobytes into gigabytes.
 """
 
@@ -18,11 +19,8 @@ import math
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax import SAXParseException
@@ -32,8 +30,8 @@ import defusedxml
 import defusedxml.sax
 
 from openfn_airflow.inbox.errors import InboxError
+from openfn_airflow.inbox.multipart import OPENROSA_PART, Attachment, parse_form
 
-OPENROSA_PART = "xml_submission_file"
 _JSON_TYPES = ("application/json", "text/json")
 _XML_TYPES = ("application/xml", "text/xml")
 _FORM_TYPE = "application/x-www-form-urlencoded"
@@ -59,6 +57,10 @@ class ParsedBody:
     json_text: str
     content_type: str  # the media type it was parsed as, e.g. "application/json"
     size_bytes: int  # after decompression
+    attachments: tuple[Attachment, ...] = ()  # the files of a multipart body
+    # OpenRosa: the submission's meta/instanceID, and whether more requests of it follow.
+    instance_id: str | None = None
+    incomplete: bool = False
 
 
 def parse_body(
@@ -321,37 +323,37 @@ def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 def _multipart(data: bytes, content_type: str, *, openrosa: bool) -> ParsedBody:
     _, params = media_type_of(content_type)
-    if not params.get("boundary"):
-        raise InboxError(400, "invalid_body", "the multipart body has no boundary parameter")
-    envelope = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message = BytesParser(policy=policy.HTTP).parsebytes(envelope + data)
-    parts = list(message.iter_parts()) if isinstance(message, EmailMessage) else []
-    if not parts:
-        raise InboxError(400, "invalid_body", "the multipart body has no parts")
-    pairs: list[tuple[str, str]] = []
-    submission: bytes | None = None
-    for part in parts:
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        content = payload if isinstance(payload, bytes) else b""
-        if name == OPENROSA_PART:
-            submission = content
-        elif part.get_filename() is None and isinstance(name, str):
-            charset = part.get_content_charset() or "utf-8"
-            try:
-                pairs.append((name, content.decode(charset)))
-            except (UnicodeDecodeError, LookupError):
-                raise InboxError(
-                    400, "invalid_body", f"the multipart field {name} is not valid {charset}"
-                ) from None
-        # Other files (an OpenRosa submission's photos, say) are not stored.
-    if submission is not None:
-        return _as_json(parse_xml(submission), "application/xml", len(data))
+    form = parse_form(data, content_type, params.get("boundary", ""))
+    if form.submission is not None:
+        parsed = _as_json(parse_xml(form.submission), "application/xml", len(data))
+        if not openrosa:
+            return replace(parsed, attachments=form.files)
+        return replace(
+            parsed,
+            attachments=form.files,
+            instance_id=instance_id(parsed.body),
+            incomplete=form.incomplete,
+        )
     if openrosa:
         raise InboxError(
             400, "invalid_body", f"the OpenRosa submission has no {OPENROSA_PART} part"
         )
-    return _as_json(_fields(pairs), _MULTIPART_TYPE, len(data))
+    return replace(
+        _as_json(_fields(form.fields), _MULTIPART_TYPE, len(data)), attachments=form.files
+    )
+
+
+def instance_id(body: Any) -> str | None:
+    """An OpenRosa submission's ``meta/instanceID`` (``orx:meta/orx:instanceID`` too), or None."""
+    root = next(iter(body.values()), None) if isinstance(body, dict) and len(body) == 1 else None
+    if not isinstance(root, dict):
+        return None
+    for key, meta in root.items():
+        if key.rpartition(":")[2] == "meta" and isinstance(meta, dict):
+            for name, value in meta.items():
+                if name.rpartition(":")[2] == "instanceID" and isinstance(value, str):
+                    return value.strip() or None
+    return None
 
 
 class _XmlToJson(ContentHandler):

@@ -1,9 +1,15 @@
 """Receive one inbox request: find the project, authenticate, parse, then store in ONE statement.
 
-The message, its answer and one dispatch row per matching trigger are written by a single SQL
-statement (``receive_message``), so on an autocommit connection a request costs two round trips:
-the inbox lookup and that statement. ``202`` is answered only once it committed; the dispatcher
-turns the dispatch rows into asset events afterwards.
+The message, its files, its answer and one dispatch row per matching trigger are written by a
+single SQL statement (``receive_message``), so on an autocommit connection a request costs two
+round trips: the inbox lookup and that statement. ``202`` is answered only once it committed; the
+dispatcher turns the dispatch rows into asset events afterwards.
+
+OpenRosa: a submission's ``meta/instanceID`` is its idempotency key. ODK Collect splits a
+submission bigger than the inbox's limit into several requests, all but the last marked
+``*isIncomplete*``: the first is stored without dispatch rows, each later one adds its files to
+that message (one short transaction), and the last delivers it. A submission sent again adds
+only files not stored yet.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ SECRET_HEADER_WORDS = (
 IDEMPOTENCY_HEADERS = ("idempotency-key", "webhook-id")
 # Longer keys do not fit in the index that makes them unique (PostgreSQL: 2,704 bytes a row).
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# An OpenRosa submission's instanceID is its idempotency key (unless the request has one): a
+# later request of a split submission, or one sent again, adds its files to the same message.
+OPENROSA_KEY_PREFIX = "openrosa:"
 # Bodies up to this size get their search vector in the insert (it adds ~0.2-0.3 ms there);
 # bigger ones are indexed by the dispatcher, where a vector too big for PostgreSQL cannot fail
 # the request.
@@ -84,7 +93,9 @@ def receive(
             openrosa=openrosa,
         )
         _check_request(path, query, headers)
-        answer = _store(
+        key = next((headers[name] for name in IDEMPOTENCY_HEADERS if headers.get(name)), None)
+        instance_key = _instance_key(parsed) if key is None else None
+        answer, repeated = _store(
             conn,
             project=project,
             parsed=parsed,
@@ -92,7 +103,10 @@ def receive(
             path=path,
             query=dict(query),
             headers=headers,
+            key=key or instance_key,
         )
+        if repeated and instance_key is not None:
+            answer = _next_part(conn, project, parsed, answer)
     except InboxError as refused:
         return Receipt(refused.status, refused.body(), refused.headers)
     return Receipt(201 if openrosa else 202, answer)
@@ -150,6 +164,49 @@ def _check_request(path: str, query: Mapping[str, Any], headers: Mapping[str, st
         )
 
 
+def _instance_key(parsed: ParsedBody) -> str | None:
+    if parsed.instance_id is None:
+        return None
+    key = OPENROSA_KEY_PREFIX + parsed.instance_id
+    return key if len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH else None
+
+
+def _next_part(
+    conn: psycopg.Connection[Any], project: str, parsed: ParsedBody, answer: dict[str, Any]
+) -> dict[str, Any]:
+    """A request of an OpenRosa submission already stored: its files join that message."""
+    message_id = answer["message_id"]
+    part = store.add_submission_part(
+        conn,
+        project=project,
+        message_id=message_id,
+        body_json=parsed.json_text,
+        files=parsed.attachments,
+        last=not parsed.incomplete,
+    )
+    if not conn.autocommit:
+        conn.commit()
+    if not part.found:  # deleted since its key was read: a retry stores it anew
+        raise InboxError(409, "idempotency_conflict", "this submission's message is gone; retry")
+    if not part.same_body:
+        raise InboxError(
+            409,
+            "submission_conflict",
+            f"instance {parsed.instance_id} was received before (message {message_id}) with "
+            "another form: nothing was stored; a changed submission needs a new instanceID",
+        )
+    if part.clashes:
+        raise InboxError(
+            409,
+            "duplicate_file_name",
+            f"message {message_id} (instance {parsed.instance_id}) already has other files "
+            f"named {', '.join(part.clashes)}: nothing was stored",
+        )
+    if part.delivered is not None:
+        return {**answer, "matched": part.delivered}
+    return answer
+
+
 def _store(
     conn: psycopg.Connection[Any],
     *,
@@ -159,8 +216,9 @@ def _store(
     path: str,
     query: dict[str, Any],
     headers: dict[str, str],
-) -> dict[str, Any]:
-    key = next((headers[name] for name in IDEMPOTENCY_HEADERS if headers.get(name)), None)
+    key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """The new message's answer, or the first answer to its idempotency key (True)."""
     kept = {name: value for name, value in headers.items() if not carries_credentials(name)}
     for _ in range(3):
         row = _receive_message(
@@ -174,13 +232,19 @@ def _store(
             content_type=parsed.content_type,
             size_bytes=parsed.size_bytes,
             idempotency_key=key,
-            index_now=parsed.size_bytes <= INDEX_INLINE_MAX_BYTES,
+            # The body, not the files, is indexed.
+            index_now=parsed.size_bytes - sum(f.size for f in parsed.attachments)
+            <= INDEX_INLINE_MAX_BYTES,
+            files=parsed.attachments,
+            # Without a key, no later request could complete it: delivered now.
+            incomplete=parsed.incomplete and key is not None,
         )
         if not conn.autocommit:
             conn.commit()
-        answer = row["response"] or row["previous"]
-        if answer is not None:
-            return answer
+        if row["response"] is not None:
+            return row["response"], False
+        if row["previous"] is not None:
+            return row["previous"], True
         # The key is held by a request that committed after this statement began, or by a
         # message older than 24 h: free an expired key, then the next attempt sees either.
         assert key is not None

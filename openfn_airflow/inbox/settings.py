@@ -4,6 +4,9 @@ from __future__ import annotations
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_GITHUB_WEBHOOK_CONN_ID = "openfn_github_webhook"
+# ODK Collect fills a request up to the size the OpenRosa HEAD answer allows, counting only its
+# files: the multipart framing of up to 100 files a request needs room of its own.
+OPENROSA_FRAMING_BYTES = 64 * 1024
 
 
 def max_body_bytes() -> int:
@@ -11,6 +14,14 @@ def max_body_bytes() -> int:
     from airflow.configuration import conf
 
     return conf.getint("openfn", "inbox_max_body_bytes", fallback=DEFAULT_MAX_BODY_BYTES)
+
+
+def openrosa_accept_bytes() -> int:
+    """What ``X-OpenRosa-Accept-Content-Length`` tells ODK Collect: the body limit less room for
+    the multipart framing (an eighth of the limit when that is smaller), so that a submission
+    ODK splits into requests of that size passes the limit."""
+    limit = max_body_bytes()
+    return max(1, limit - min(OPENROSA_FRAMING_BYTES, limit // 8))
 
 
 def auth_failures_per_minute() -> int:

@@ -21,7 +21,16 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openfn_airflow.inbox.dispatcher import start_dispatcher
-from openfn_airflow.plugin.routers import github, health, inbox, jobs, messages, projects, runs
+from openfn_airflow.plugin.routers import (
+    attachments,
+    github,
+    health,
+    inbox,
+    jobs,
+    messages,
+    projects,
+    runs,
+)
 from openfn_airflow.plugin.security import require_read
 from openfn_airflow.plugin.ui.router import create_ui_router
 from openfn_airflow.store.errors import DatabaseUnavailable
@@ -135,6 +144,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[require_read])
     api.include_router(messages.router)
+    api.include_router(attachments.router)
     api.include_router(runs.router)
     api.include_router(projects.router)
     api.include_router(jobs.router)

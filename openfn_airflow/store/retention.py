@@ -1,8 +1,9 @@
 """Retention (activity cleaning) of the openfn_* tables: a project's expired messages and runs.
 
-A message is deleted with its deliveries (``openfn_dispatch``) and earlier bodies
-(``openfn_message_version``); its runs stay until their own period, their ``message_id`` set
-to NULL and their states replaced by ``runs.PURGED_STATE`` (they held the payload). A run is
+A message is deleted with its deliveries (``openfn_dispatch``), earlier bodies
+(``openfn_message_version``) and files (``openfn_attachment``); its runs stay until their own
+period, their ``message_id`` set to NULL and their states replaced by ``runs.PURGED_STATE``
+(they held the payload and the files' names). A run is
 deleted with its log and states; a later retry of it keeps its own row (``retry_of`` NULL).
 Each ``delete_*_batch`` deletes at most ``limit`` rows; the caller owns the transaction and
 commits each batch, so no transaction holds many locks or a long snapshot.
@@ -79,6 +80,7 @@ def delete_messages_batch(
         "openfn_run (states purged)": execute(conn, "purge_message_run_states", ids=ids),
         "openfn_run (message set to null)": execute(conn, "detach_runs_from_messages", ids=ids),
         "openfn_message_version": execute(conn, "delete_message_versions", ids=ids),
+        "openfn_attachment": execute(conn, "delete_message_attachments", ids=ids),
         "openfn_dispatch": execute(conn, "delete_message_dispatches", ids=ids),
         "openfn_message": execute(conn, "delete_messages", ids=ids),
     }

@@ -26,6 +26,7 @@ TABLES = (
     "openfn_project",
     "openfn_message",
     "openfn_message_version",
+    "openfn_attachment",
     "openfn_run",
     "openfn_trigger",
     "openfn_job",

@@ -12,6 +12,8 @@ from typing import Any
 from openfn_airflow.store import messages, runs
 
 RUN_KEY_PREFIX = "run-"
+# The JSON API's download route of a message's file (plugin/routers/messages.py).
+ATTACHMENT_URL = "/openfn/api/v1/messages/{message_id}/attachments/{position}"
 PURGED = "has no state left: its message passed its retention period and was deleted"
 
 
@@ -54,17 +56,25 @@ def parse_run_key(key: str | None) -> int | None:
 
 
 def message_state(message: dict[str, Any]) -> dict[str, Any]:
-    """Initial state of a message-triggered run (OpenFn v1 / Lightning shape)."""
-    return {
-        "data": message["body"],
-        "request": {
-            "headers": message.get("headers") or {},
-            "method": message.get("method"),
-            "path": message.get("path"),
-            "query": message.get("query") or {},
-        },
-        "references": [],
+    """Initial state of a message-triggered run (OpenFn v1 / Lightning shape).
+
+    A message with files (an ODK submission's photos) names them in ``request.attachments``:
+    position, name, field, content_type, size, sha256 and ``url``, the download route under
+    Airflow's base URL. Never their bytes.
+    """
+    request: dict[str, Any] = {
+        "headers": message.get("headers") or {},
+        "method": message.get("method"),
+        "path": message.get("path"),
+        "query": message.get("query") or {},
     }
+    files = message.get("attachments") or []
+    if files:
+        request["attachments"] = [
+            {**file, "url": ATTACHMENT_URL.format(message_id=message["id"], **file)}
+            for file in files
+        ]
+    return {"data": message["body"], "request": request, "references": []}
 
 
 def message_ids_of(extras: tuple[dict[str, Any], ...]) -> list[int]:

@@ -112,8 +112,25 @@ class MessageVersion(BaseModel):
     changed_at: dt.datetime
 
 
+class Attachment(BaseModel):
+    """A file that came with the message (an ODK submission's photo, say), without its bytes."""
+
+    position: int = Field(description="Its place among the message's files, from 1.")
+    name: str = Field(description="Its file name, unique in the message.")
+    field: str | None = Field(description="The form field it came in.")
+    content_type: str = Field(description="Its media type as sent.")
+    size: int = Field(description="Bytes.")
+    sha256: str = Field(description="SHA-256 of its bytes, hex.")
+    url: str = Field(description="Where to download it.")
+
+
 class MessageDetail(MessageSummary):
     query: dict[str, Any] | None
+    attachments: list[Attachment] = Field(description="Its files, in the order received.")
+    incomplete: bool = Field(
+        description="An OpenRosa submission whose last part has not come yet (*isIncomplete*): "
+        "its matches are delivered when it does."
+    )
     matches_now: list[str] = Field(description="Triggers processing it now would deliver it to.")
     runs: list[RunSummary] = Field(description="Its runs, newest first.")
     dispatches: list[Dispatch] = Field(description="Its deliveries to triggers, newest first.")

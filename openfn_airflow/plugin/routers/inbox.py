@@ -228,7 +228,7 @@ async def head_submission(inbox_id: str, request: Request) -> Response:
     receipt = await _describe(request, inbox_id)
     headers = {
         **OPENROSA_HEADERS,
-        "X-OpenRosa-Accept-Content-Length": str(settings.max_body_bytes()),
+        "X-OpenRosa-Accept-Content-Length": str(settings.openrosa_accept_bytes()),
         **receipt.headers,
     }
     status = 204 if receipt.status_code == 200 else receipt.status_code
@@ -237,7 +237,7 @@ async def head_submission(inbox_id: str, request: Request) -> Response:
 
 @router.post("/inbox/{inbox_id}/submission", status_code=201)
 async def post_submission(inbox_id: str, request: Request) -> Response:
-    """OpenRosa: store a form submission (multipart with ``xml_submission_file``)."""
+    """OpenRosa: store a form submission (multipart with ``xml_submission_file``) and its files."""
     receipt = await _receive(request, inbox_id, openrosa=True)
     if receipt.status_code == 201:
         text = f"Form received (message {receipt.body['message_id']})."

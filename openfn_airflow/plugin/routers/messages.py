@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from airflow.api_fastapi.logging.decorators import action_logging
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from openfn_airflow.plugin.deps import ConnDep, UserDep
 from openfn_airflow.plugin.exports import csv_download
 from openfn_airflow.plugin.models.common import Page, PathId, counted, single_values, utcnow
 from openfn_airflow.plugin.models.messages import (
+    Attachment,
     Dispatch,
     EditResult,
     JobRunResult,
@@ -39,6 +40,7 @@ from openfn_airflow.plugin.models.runs import RunSummary
 from openfn_airflow.plugin.permissions import Permissions, PermissionsDep, not_found
 from openfn_airflow.plugin.security import require_run
 from openfn_airflow.store import (
+    attachments,
     message_search,
     message_versions,
     messages,
@@ -183,7 +185,7 @@ def _require_run_queued(conn: ConnDep, perms: Permissions, queued: list[dict[str
     perms.require_run(registry.listening_dags(conn, targets))
 
 
-def _visible_message(conn: ConnDep, perms: Permissions, message_id: int) -> dict[str, Any]:
+def visible_message(conn: ConnDep, perms: Permissions, message_id: int) -> dict[str, Any]:
     """The stored message, or 404 when there is none or the user may not see its project."""
     message = messages.get_message(conn, message_id)
     if message is None or not perms.sees_project(message["project"]):
@@ -191,10 +193,18 @@ def _visible_message(conn: ConnDep, perms: Permissions, message_id: int) -> dict
     return message
 
 
+def attachment_url(request: Request, message_id: int, position: int) -> str:
+    """The download route of a message's file, as this request sees the plugin's root."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")  # ".../openfn"
+    return f"{root}/api/v1/messages/{message_id}/attachments/{position}"
+
+
 @router.get("/messages/{message_id}")
-def get_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) -> MessageDetail:
-    """Show one message with its runs, deliveries and earlier bodies."""
-    message = _visible_message(conn, perms, message_id)
+def get_message(
+    message_id: PathId, request: Request, conn: ConnDep, perms: PermissionsDep
+) -> MessageDetail:
+    """Show one message with its runs, deliveries, files and earlier bodies."""
+    message = visible_message(conn, perms, message_id)
     found = message_search.search_messages(
         conn, perms.messages(MessageFilter(from_id=message_id, to_id=message_id)), limit=1
     )
@@ -203,6 +213,11 @@ def get_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) -> Mes
     return MessageDetail(
         **_summaries(conn, perms, found)[0].model_dump(),
         query=message.get("query"),
+        attachments=[
+            Attachment(**row, url=attachment_url(request, message_id, row["position"]))
+            for row in attachments.list_attachments(conn, message_id)
+        ],
+        incomplete=message["incomplete"],
         matches_now=message_search.listening_matches(conn, message_id),
         runs=[
             RunSummary(**row)
@@ -226,7 +241,7 @@ def edit_message(
     Needs run access to every DAG the message (as it is, or as edited) can start; a message no
     job's trigger matches, to every DAG of its project.
     """
-    message = _visible_message(conn, perms, message_id)
+    message = visible_message(conn, perms, message_id)
     project = message["project"]
     dags = registry.body_trigger_dags(conn, project, [message["body"], edit.body])
     perms.require_run(dags or perms.project_dags(project) or ["~"])
@@ -241,7 +256,7 @@ def edit_message(
 )
 def process_message(message_id: PathId, conn: ConnDep, perms: PermissionsDep) -> ProcessResult:
     """Run a message's matches now, as if it had just arrived."""
-    _visible_message(conn, perms, message_id)
+    visible_message(conn, perms, message_id)
     queued = message_search.queue_reprocess(
         conn, MessageFilter(from_id=message_id, to_id=message_id)
     )
@@ -262,7 +277,7 @@ def run_job_on_message(
 
     from openfn_airflow.dags import retries
 
-    message = _visible_message(conn, perms, message_id)
+    message = visible_message(conn, perms, message_id)
     matching = {row["job"]: row for row in registry.message_jobs(conn, [message_id])[message_id]}
     conn.rollback()
     found = matching.get(job)
@@ -301,7 +316,7 @@ def retry_message_run(
 
     from openfn_airflow.dags import retries
 
-    _visible_message(conn, perms, message_id)
+    visible_message(conn, perms, message_id)
     run = runs.get_run(conn, run_id)
     conn.rollback()
     if (

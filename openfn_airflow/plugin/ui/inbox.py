@@ -13,6 +13,7 @@ from openfn_airflow.plugin.models.common import PathId, utcnow
 from openfn_airflow.plugin.models.messages import MessageListQuery, MessageQuery
 from openfn_airflow.plugin.permissions import Permissions, PermissionsDep
 from openfn_airflow.plugin.routers import messages as api
+from openfn_airflow.plugin.routers.attachments import PLAIN_MEDIA_TYPES
 from openfn_airflow.plugin.ui.access import AccessDep, PageRoute
 from openfn_airflow.plugin.ui.paging import PageNumber, go_to_page
 from openfn_airflow.plugin.ui.projects import project_choice
@@ -37,6 +38,8 @@ RANGE_LABELS = {
     "job": "of job",
 }
 RUN_STATES = {"success": "succeeded", "failed": "failed", "none": "none yet"}
+# Files the message page shows a thumbnail of (the download route serves them as themselves).
+PREVIEWABLE = frozenset(t for t in PLAIN_MEDIA_TYPES if t.startswith("image/"))
 
 router = APIRouter(route_class=PageRoute)
 
@@ -109,7 +112,7 @@ def message(
 ) -> HTMLResponse:
     """Show one message: its body, runs, deliveries and earlier versions."""
     try:
-        detail = api.get_message(message_id, conn, perms)
+        detail = api.get_message(message_id, request, conn, perms)
     except HTTPException as exc:
         return error_page(request, access, "inbox", exc)
     older_id, newer_id = message_search.find_neighbours(conn, message_id, detail.project)
@@ -121,5 +124,6 @@ def message(
         message=detail,
         older_id=older_id,
         newer_id=newer_id,
+        previewable=PREVIEWABLE,
         back_query=query_string(MessageQuery.model_validate({"project": detail.project})),
     )

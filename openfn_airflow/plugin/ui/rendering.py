@@ -47,6 +47,7 @@ def environment() -> jinja2.Environment:
     env.filters["pretty_json"] = pretty_json
     env.filters["script_json"] = script_json
     env.filters["thousands"] = lambda n: f"{n:,}"
+    env.filters["filesize"] = filesize
     return env
 
 
@@ -57,6 +58,18 @@ def static_version() -> str:
     for entry in sorted(resources.files(UI_PACKAGE).joinpath("static").iterdir(), key=str):
         digest.update(entry.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def filesize(size: int) -> str:
+    """``512 B``, ``5.6 KB``, ``3.2 MB`` (powers of 1,024)."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 def pretty_json(value: Any) -> str:

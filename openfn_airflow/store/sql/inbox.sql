@@ -28,10 +28,12 @@ GROUP BY p.name, f.project, f.client;
 
 -- receive_message --
 -- A repeat of an idempotency key seen in the last 24 h stores nothing and returns the first answer
--- (previous). Otherwise the message is stored with its answer (response) and one dispatch row per
--- matching trigger with at least one listening job: on, autoprocess on, DAG not paused (a DAG not
--- parsed yet counts as listening: the dispatcher waits for its asset). Both null: a concurrent
--- request holds the key, or an expired message does (expire it and run this again).
+-- (previous). Otherwise the message is stored with its answer (response), its files (the arrays
+-- att_*, in order) and one dispatch row per matching trigger with at least one listening job: on,
+-- autoprocess on, DAG not paused (a DAG not parsed yet counts as listening: the dispatcher waits
+-- for its asset); an incomplete OpenRosa submission gets its dispatch rows when its last part
+-- comes (complete_submission). Both null: a concurrent request holds the key, or an expired
+-- message does (expire it and run this again).
 WITH input AS MATERIALIZED (
     -- The body is parsed once here, not once per use.
     SELECT %(body)s::jsonb AS body
@@ -60,7 +62,7 @@ new_message AS (
 stored AS (
     INSERT INTO openfn_message (
         id, project, body, headers, method, path, query, search_vector, idempotency_key,
-        response, content_type, size_bytes
+        response, content_type, size_bytes, incomplete
     )
     OVERRIDING SYSTEM VALUE
     SELECT n.id, %(project)s, i.body, %(headers)s, %(method)s, %(path)s, %(query)s,
@@ -69,17 +71,22 @@ stored AS (
            %(idempotency_key)s::text,
            jsonb_build_object(
                'message_id', n.id,
-               'matched', (SELECT COALESCE(jsonb_agg(name ORDER BY name), '[]'::jsonb) FROM matched)
+               'matched', CASE WHEN %(incomplete)s THEN '[]'::jsonb ELSE
+                   (SELECT COALESCE(jsonb_agg(name ORDER BY name), '[]'::jsonb) FROM matched) END
            ),
-           %(content_type)s, %(size_bytes)s
+           %(content_type)s, %(size_bytes)s, %(incomplete)s
     FROM new_message AS n, input AS i
     ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, response
+),
+attached AS (
+    /* include insert_attachments */
 ),
 dispatched AS (
     INSERT INTO openfn_dispatch (message_id, project, trigger)
     SELECT s.id, %(project)s, m.name
     FROM stored AS s CROSS JOIN matched AS m
+    WHERE NOT %(incomplete)s
     RETURNING id
 ),
 notified AS (
@@ -87,7 +94,28 @@ notified AS (
 )
 SELECT (SELECT response FROM stored) AS response,
        (SELECT response FROM prior) AS previous,
+       (SELECT count(*) FROM attached) AS attached,
        (SELECT count(*) FROM notified) AS notified;
+
+-- lock_submission --
+-- The message a later part of a split OpenRosa submission (the same instanceID) belongs to,
+-- locked until the part is stored; same_body: its XML is the one first received (before edits).
+SELECT m.id, m.incomplete,
+       COALESCE(
+           (SELECT v.body FROM openfn_message_version AS v
+            WHERE v.message_id = m.id ORDER BY v.id LIMIT 1),
+           m.body
+       ) = %(body)s::jsonb AS same_body
+FROM openfn_message AS m
+WHERE m.id = %(message_id)s AND m.project = %(project)s
+FOR UPDATE OF m;
+
+-- complete_submission --
+-- Its last part came: it is no longer waiting, and its answer says where it was delivered.
+UPDATE openfn_message
+SET incomplete = false,
+    response = jsonb_set(COALESCE(response, '{}'::jsonb), '{matched}', %(matched)s)
+WHERE id = %(message_id)s AND incomplete;
 
 -- expire_idempotency_key --
 -- A key older than 24 h may be used again: the old message keeps its row but not the key.

@@ -9,12 +9,23 @@ VALUES (
 RETURNING id;
 
 -- get_message --
-SELECT id, project, body, headers, method, path, query, received_at
+SELECT id, project, body, headers, method, path, query, received_at, incomplete
 FROM openfn_message
 WHERE id = %(message_id)s;
 
 -- get_messages --
-SELECT m.id, m.project, m.body, m.headers, m.method, m.path, m.query, m.received_at
+-- With the metadata of their files (never the bytes), what a job's state names.
+SELECT m.id, m.project, m.body, m.headers, m.method, m.path, m.query, m.received_at,
+       (SELECT COALESCE(
+                   jsonb_agg(
+                       jsonb_build_object(
+                           'position', a.position, 'name', a.name, 'field', a.field,
+                           'content_type', a.content_type, 'size', a.size, 'sha256', a.sha256
+                       ) ORDER BY a.position
+                   ),
+                   '[]'::jsonb
+               )
+        FROM openfn_attachment AS a WHERE a.message_id = m.id) AS attachments
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS wanted (id, position)
 JOIN openfn_message AS m ON m.id = wanted.id
 ORDER BY wanted.position;

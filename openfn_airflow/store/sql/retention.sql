@@ -49,6 +49,10 @@ UPDATE openfn_run SET message_id = NULL WHERE message_id = ANY(%(ids)s::bigint[]
 -- delete_message_versions --
 DELETE FROM openfn_message_version WHERE message_id = ANY(%(ids)s::bigint[]);
 
+-- delete_message_attachments --
+-- Its files (photos, signatures): what ON DELETE CASCADE would do, counted.
+DELETE FROM openfn_attachment WHERE message_id = ANY(%(ids)s::bigint[]);
+
 -- delete_message_dispatches --
 DELETE FROM openfn_dispatch WHERE message_id = ANY(%(ids)s::bigint[]);
 

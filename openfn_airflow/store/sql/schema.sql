@@ -28,7 +28,10 @@ CREATE TABLE openfn_message (
     -- The first answer, given again to a repeat with the same idempotency key.
     response jsonb,
     content_type text,
-    size_bytes integer
+    size_bytes integer,
+    -- An OpenRosa submission whose request said *isIncomplete*: its matches are delivered when
+    -- the request without it (its last part) arrives.
+    incomplete boolean NOT NULL DEFAULT false
 );
 
 CREATE INDEX openfn_message_project_id_idx ON openfn_message (project, id);
@@ -56,6 +59,25 @@ CREATE TABLE openfn_message_version (
 );
 
 CREATE INDEX openfn_message_version_message_id_idx ON openfn_message_version (message_id, id);
+
+-- The files of a multipart message but an OpenRosa submission's XML (which is the body): photos,
+-- signatures, audio. Position counts from 1 in the order received (over all the parts of a split
+-- submission); names are unique per message (an ODK form names its files in the XML). The bytes
+-- are in no body, search vector or run state. Photos and audio are compressed already:
+-- STORAGE EXTERNAL keeps PostgreSQL from trying again.
+CREATE TABLE openfn_attachment (
+    message_id bigint NOT NULL REFERENCES openfn_message (id) ON DELETE CASCADE,
+    position integer NOT NULL CHECK (position > 0),
+    name text NOT NULL,
+    field text,
+    content_type text NOT NULL,
+    size integer NOT NULL,
+    sha256 text NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (message_id, position),
+    UNIQUE (message_id, name)
+);
+ALTER TABLE openfn_attachment ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- The message-filter triggers of every project, synced from the specs (inbox/registry.py).
 CREATE TABLE openfn_trigger (

@@ -49,6 +49,55 @@ def test_message_run_succeeds_and_records_final_state(core_dags, conn, clean_db,
     assert row["dag_id"] == "openfn__core__intake" and row["try_number"] == 1
 
 
+def test_a_message_with_files_names_them_in_the_state_without_their_bytes(
+    core_dags, conn, clean_db
+):
+    from odk import PHOTO, PHOTO_NAME, SIGNATURE, SIGNATURE_NAME
+
+    from openfn_airflow.inbox.multipart import Attachment
+    from openfn_airflow.store import attachments
+
+    body = {"data": {"form": "visit", "photo": PHOTO_NAME}}
+    message_id = make_message(conn, project="core", body=body)["id"]
+    attachments.add_attachments(
+        conn,
+        message_id,
+        [
+            Attachment(PHOTO_NAME, PHOTO_NAME, "image/jpeg", PHOTO),
+            Attachment(SIGNATURE_NAME, SIGNATURE_NAME, "image/png", SIGNATURE),
+        ],
+    )
+    conn.commit()
+
+    run_dag(core_dags, "not-listening", message_id=message_id)
+
+    [row] = ledger(conn, "not-listening")
+    assert row["status"] == "success", row["log"]
+    assert row["initial_state"]["data"] == body
+    photo, signature = row["initial_state"]["request"]["attachments"]
+    assert photo == {
+        "position": 1,
+        "name": PHOTO_NAME,
+        "field": PHOTO_NAME,
+        "content_type": "image/jpeg",
+        "size": len(PHOTO),
+        "sha256": Attachment(PHOTO_NAME, None, "", PHOTO).sha256,
+        "url": f"/openfn/api/v1/messages/{message_id}/attachments/1",
+    }
+    assert signature["name"] == SIGNATURE_NAME and signature["size"] == len(SIGNATURE)
+    assert "JFIF" not in str(row["initial_state"]) and "JFIF" not in str(row["final_state"])
+
+
+def test_a_message_without_files_has_no_attachments_in_its_state(core_dags, conn, clean_db):
+    message_id = make_message(conn, project="core", body={"form": "visit"})["id"]
+    conn.commit()
+
+    run_dag(core_dags, "not-listening", message_id=message_id)
+
+    [row] = ledger(conn, "not-listening")
+    assert "attachments" not in row["initial_state"]["request"]
+
+
 def test_job_error_is_exit_1(core_dags, conn, clean_db, fake_api):
     message_id = make_message(conn, project="core", body={"form": "intake", "invalid": True})["id"]
     conn.commit()

@@ -140,3 +140,43 @@ def test_a_message_past_its_period_leaves_no_trace_of_its_payload(cluster, conn,
         assert after["log"] == before["log"]  # the run's log stays until the runs' period
         assert after["initial_state"] == after["final_state"] == runs.PURGED_STATE
     assert printed in run["log"]
+
+
+def test_a_submissions_files_leave_no_trace_either(cluster, conn, db_url):
+    from odk import PHOTO, instance_xml, new_instance_id, odk_request
+
+    word = f"filed{uuid.uuid4().hex}"
+    photo_name, photo = f"{word}.jpg", PHOTO + word.encode()
+    body, headers = odk_request(
+        instance_xml(new_instance_id(), photo=photo_name, signature=None),
+        [(photo_name, "image/jpeg", photo)],
+    )
+    answer = httpx.post(
+        f"{cluster.url}/openfn/inbox/{INBOX_ID}/submission", content=body, headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    message_id = int(answer.text.split("(message ", 1)[1].split(")", 1)[0])
+    manual = cluster.api(
+        "POST",
+        "/dags/openfn__forget__by-hand/dagRuns",
+        json={"logical_date": None, "conf": {"message_id": message_id}},
+    )
+    assert manual.status_code == 200, manual.text
+
+    def the_run() -> list[dict[str, Any]]:
+        return [r for r in finished(conn, "by-hand") if r["message_id"] == message_id]
+
+    [run] = wait_for(the_run, 180, "the manual run on the submission", cluster)
+    [named] = run["initial_state"]["request"]["attachments"]
+    assert named["name"] == photo_name and named["size"] == len(photo)
+
+    purged = purge_expired("messages", {"forget": 0.0}, url=db_url)
+    assert purged["forget"]["openfn_attachment"] == 1
+
+    dump = subprocess.run(
+        ["pg_dump", "--dbname", db_url], capture_output=True, text=True, check=True
+    ).stdout
+    # pg_dump writes bytea as hex: neither the name nor the bytes are anywhere.
+    assert word not in dump and word.encode().hex() not in dump
+    assert files_holding(cluster.home / "logs", word) == []
+    assert runs.get_run(conn, run["id"])["initial_state"] == runs.PURGED_STATE

@@ -65,12 +65,24 @@ def run_exists(conn, run_id: int) -> bool:
     return count(conn, "openfn_run", "id", run_id) == 1
 
 
-def test_expired_messages_go_with_deliveries_and_versions_and_their_runs_stay(
+def attach(conn, message_id: int) -> None:
+    from odk import PHOTO
+
+    from openfn_airflow.inbox.multipart import Attachment
+    from openfn_airflow.store import attachments
+
+    attachments.add_attachments(conn, message_id, [Attachment("a.jpg", "a", "image/jpeg", PHOTO)])
+
+
+def test_expired_messages_go_with_deliveries_versions_and_files_and_their_runs_stay(
     conn, clean_db, db_url
 ):
     expired = old_message(conn, 100)
     dispatch(conn, expired)
     version(conn, expired)
+    attach(conn, expired)
+    kept_message = old_message(conn, 10)
+    attach(conn, kept_message)
     # a run younger than the runs' period, of a message older than the messages' period
     run = old_run(conn, 10, message_id=expired, trigger="message", log="ran on the message")
     conn.commit()
@@ -80,11 +92,14 @@ def test_expired_messages_go_with_deliveries_and_versions_and_their_runs_stay(
     assert not message_exists(conn, expired)
     assert count(conn, "openfn_dispatch", "message_id", expired) == 0
     assert count(conn, "openfn_message_version", "message_id", expired) == 0
+    assert count(conn, "openfn_attachment", "message_id", expired) == 0
+    assert count(conn, "openfn_attachment", "message_id", kept_message) == 1
     kept = runs.get_run(conn, run)
     assert kept is not None and kept["message_id"] is None
     assert kept["log"] == "ran on the message"  # its log stays until the runs' own period
     assert kept["status"] == "success" and kept["exit_code"] == 0
     assert counts["clinic"] == {
+        "openfn_attachment": 1,
         "openfn_dispatch": 1,
         "openfn_message": 1,
         "openfn_message_version": 1,

@@ -22,7 +22,11 @@ import pytest
 from cluster import fresh_start
 from fab_helpers import FAB, FabServer, airflow, client_for, create_user
 from factories import make_message, make_run, serialize_dags
+from odk import PHOTO
 from plugin_helpers import API
+
+from openfn_airflow.inbox.multipart import Attachment
+from openfn_airflow.store import attachments
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
@@ -78,6 +82,11 @@ def world(tmp_path_factory, sqlalchemy_url, db_url) -> Iterator[dict[str, Any]]:
             exit_code=1,
             log=f"intake failed {word}",
         )["id"]
+        # Each message has a photo; b's holds b's word in its name and its bytes.
+        a_photo = Attachment("a.jpg", "photo", "image/jpeg", PHOTO)
+        b_photo = Attachment(f"{word}.jpg", "photo", "image/jpeg", PHOTO + word.encode())
+        attachments.add_attachments(conn, ids["a_message"], [a_photo])
+        attachments.add_attachments(conn, ids["b_message"], [b_photo])
         conn.commit()
         a_dags = [
             row["dag_id"]
@@ -170,6 +179,8 @@ def test_ids_and_names_of_the_other_project_answer_404(world):
     with signed_in(world, "a-user") as http:
         for path in (
             f"{API}/messages/{ids['b_message']}",
+            f"{API}/messages/{ids['b_message']}/attachments/1",
+            f"{API}/messages/{ids['b_message']}/attachments/{world['word']}.jpg",
             f"{API}/runs/{ids['b_run']}",
             f"{API}/projects/{B}/usage",
             f"{API}/projects/{B}/auth-methods",
@@ -178,7 +189,12 @@ def test_ids_and_names_of_the_other_project_answer_404(world):
             assert answer.status_code == 404, (path, answer.text)
             assert world["word"] not in answer.text
         assert http.get(f"{API}/messages/{ids['a_message']}").status_code == 200
+        own = http.get(f"{API}/messages/{ids['a_message']}/attachments/a.jpg")
+        assert own.status_code == 200 and own.content == PHOTO
         assert http.get(f"{API}/projects/{A}/usage").status_code == 200
+    with signed_in(world, "admin") as http:
+        theirs = http.get(f"{API}/messages/{ids['b_message']}/attachments/1")
+        assert theirs.status_code == 200 and theirs.content.endswith(world["word"].encode())
 
 
 def test_the_dag_id_trick_changes_nothing_of_the_other_project(world):

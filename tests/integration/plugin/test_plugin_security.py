@@ -16,6 +16,7 @@ SAMPLE_PATH_PARAMS = {
     "name": "core",
     "method_id": "1",
     "job": "intake",
+    "attachment": "1",
 }
 
 
@@ -80,6 +81,7 @@ def test_the_api_has_the_routes_of_the_design(airflow_app):
         "messages",
         "messages/1",
         "messages/1/process",
+        "messages/1/attachments/1",
         "messages/reprocess",
         "messages.csv",
         "runs",

@@ -63,8 +63,14 @@ def count(conn: Any, table: str, project: str | None = PROJECT) -> int:
 
 
 def stored_nothing(conn: Any) -> None:
-    """Assert that no message, dispatch, version or run exists (the project's tables are empty)."""
-    for table in ("openfn_message", "openfn_dispatch", "openfn_message_version", "openfn_run"):
+    """Assert that no message, file, dispatch, version or run exists (the tables are empty)."""
+    for table in (
+        "openfn_message",
+        "openfn_attachment",
+        "openfn_dispatch",
+        "openfn_message_version",
+        "openfn_run",
+    ):
         assert count(conn, table, None) == 0, table
 
 

@@ -72,10 +72,19 @@ def api_schema(airflow_app: Any, admin_headers: dict[str, str]) -> Any:
 
 @pytest.fixture
 def seeded(project: Any) -> Any:
-    """Messages 1-3 and runs 1-3 of the throw-away project (ids restart at 1 in every test)."""
+    """Messages 1-3 and runs 1-3 of the throw-away project (ids restart at 1 in every test);
+    message 1 has two files (1: a photo, 2: an HTML page), which the generated refs may hit."""
+    from openfn_airflow.inbox.multipart import Attachment
+    from openfn_airflow.store import attachments
+
     for n in range(3):
         message_id = add_message(project, {"form": "intake", "n": n, "name": f"ada {n}"})
         add_run(project, message_id=message_id, log=f"run {n} failed", status="failed")
+    files = [
+        Attachment("0", "photo", "image/jpeg", b"\xff\xd8\xff\xe0 not much of a photo"),
+        Attachment("a", "page", "text/html", b"<script>alert(1)</script>"),
+    ]
+    attachments.add_attachments(project, 1, files)
     return project
 
 

@@ -66,6 +66,9 @@ def test_migrations_build_exactly_schema_sql(empty_database):
     by_migrations, by_schema_sql = _catalog(migrated), _catalog(declared)
 
     assert [name for name, _ in by_schema_sql["tables"]] == [
+        "openfn_attachment",
+        "openfn_attachment_message_id_name_key",
+        "openfn_attachment_pkey",
         "openfn_auth_failure",
         "openfn_auth_failure_pkey",
         "openfn_auth_method",

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from factories import make_message, make_run
+from odk import PHOTO, PHOTO_NAME, SIGNATURE, SIGNATURE_NAME
+
+from openfn_airflow.inbox.multipart import Attachment
+from openfn_airflow.store import attachments
 
 LONG_LOG = (
     "\n".join(
@@ -31,6 +35,16 @@ def seed(conn: Any) -> dict[str, int]:
         },
     }
     ids["ada"] = make_message(conn, project="core", body=big)["id"]
+    # Files as an ODK submission brings them: a photo, a signature, and one served as a download.
+    attachments.add_attachments(
+        conn,
+        ids["ada"],
+        [
+            Attachment(PHOTO_NAME, PHOTO_NAME, "image/jpeg", PHOTO),
+            Attachment(SIGNATURE_NAME, SIGNATURE_NAME, "image/png", SIGNATURE),
+            Attachment("referral letter.pdf", "referral", "application/pdf", b"%PDF-1.4 " * 300),
+        ],
+    )
     ids["other"] = make_message(conn, project="core", body={"kind": "other", "name": "Grace"})["id"]
     ids["ok_run"] = make_run(
         conn,

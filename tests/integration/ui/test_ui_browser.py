@@ -234,6 +234,46 @@ def test_admin_works_through_the_inbox(
     page.context.close()
 
 
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_admin_sees_a_messages_files_and_downloads_them(
+    browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
+) -> None:
+    from odk import PHOTO, PHOTO_NAME, SIGNATURE_NAME
+
+    page = log_in(browser, server, "admin", mode)
+    frame = open_openfn(page)
+    frame.goto(f"{server.url}/openfn/ui/messages/{seeded['ada']}")
+    files = rows(frame, "attachments")
+    files.first.wait_for()
+    assert files.count() == 3
+    assert [files.nth(n).locator("td.name").inner_text() for n in range(3)] == [
+        PHOTO_NAME,
+        SIGNATURE_NAME,
+        "referral letter.pdf",
+    ]
+    # The photo and the signature show as thumbnails (loaded: the page's policy allows them).
+    thumbs = frame.locator("img.thumb")
+    assert thumbs.count() == 2
+    for n in range(2):
+        thumbs.nth(n).scroll_into_view_if_needed()
+        frame.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=thumbs.nth(n).element_handle()
+        )
+    assert frame.locator("img.thumb").first.evaluate("img => img.naturalWidth") == 320
+    frame.locator('table[data-list="attachments"]').scroll_into_view_if_needed()
+    shot(page, "message-files", mode)
+    full_page_shot(page, server, f"/messages/{seeded['ada']}", "message-files", mode)
+
+    with page.expect_download() as download:
+        files.first.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == PHOTO_NAME
+    assert Path(download.value.path()).read_bytes() == PHOTO
+    with page.expect_download() as download:
+        files.nth(2).get_by_role("link", name="referral letter.pdf").click()
+    assert download.value.suggested_filename == "referral letter.pdf"
+    page.context.close()
+
+
 def test_admin_works_through_the_activity(
     browser: Any, server: ApiServer, seeded: dict[str, int]
 ) -> None:

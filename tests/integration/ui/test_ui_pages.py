@@ -71,6 +71,28 @@ def test_every_screen_renders_for_an_admin_with_its_buttons(admin, registry):
         assert " disabled title=" not in page.text.split('<form class="filters"')[0], path
 
 
+def test_a_message_page_lists_its_files_with_download_links_and_image_thumbnails(
+    admin, viewer, registry
+):
+    from odk import PHOTO, PHOTO_NAME
+
+    ids = seed(registry)
+    page = viewer.get(f"{UI}/messages/{ids['ada']}").text
+    files = page.split('data-list="attachments"', 1)[1].split("</table>", 1)[0]
+
+    url = f"{API}/messages/{ids['ada']}/attachments"
+    assert files.count("<tr>") == 4  # the header and three files
+    assert f'<img class="thumb" src="{url}/1"' in files and f'src="{url}/2"' in files
+    assert f'src="{url}/3"' not in files  # a PDF gets no thumbnail, only its link
+    assert f'href="{url}/3" download="referral letter.pdf"' in files
+    assert "5.6 KB" in files and "application/pdf" in files
+    assert viewer.get(f"{url}/1").content == PHOTO
+    assert PHOTO_NAME in files and "data-incomplete" not in page
+    registry.execute("UPDATE openfn_message SET incomplete = true WHERE id = %s", [ids["ada"]])
+    registry.commit()
+    assert "ODK Collect is still sending" in admin.get(f"{UI}/messages/{ids['ada']}").text
+
+
 def test_a_viewer_sees_the_screens_with_the_change_buttons_disabled(viewer, registry):
     ids = seed(registry)
     page = viewer.get(f"{UI}/messages/{ids['ada']}").text
