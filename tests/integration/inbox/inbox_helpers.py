@@ -5,7 +5,6 @@ Test modules import the fixtures they use from here (``from inbox_helpers import
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,17 +105,3 @@ def wait_for_inbox(started: Any, db_url: str) -> None:
     )
     inbox = f"{started.url}/openfn/inbox/{INBOX_ID}"
     wait_for(lambda: httpx.get(inbox).status_code == 200, 60, "the inbox", started)
-
-
-@contextlib.contextmanager
-def inbox_cluster(home: Path, sqlalchemy_url: str, db_url: str) -> Iterator[Any]:
-    """Real api-server, scheduler and dag-processor of its own, once ``wait_for_inbox``."""
-    from cluster import Cluster, fresh_start
-
-    fresh_start(db_url)
-    started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
-    try:
-        wait_for_inbox(started, db_url)
-        yield started
-    finally:
-        started.stop()
