@@ -226,12 +226,17 @@ class Cluster:
         self._stop([proc for name, proc in self.processes.items() if name not in first])
 
     @staticmethod
-    def _stop(processes: list[subprocess.Popen]) -> None:
+    def _stop(processes: list[subprocess.Popen], grace: float = 8) -> None:
+        """SIGTERM the process groups, SIGKILL what still runs after ``grace`` seconds.
+
+        A test is done with them: a scheduler that waits for its tasks, or an api-server for
+        its last connections, holds up the suite for nothing.
+        """
         for proc in processes:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + grace
         for proc in processes:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -261,3 +266,21 @@ class Cluster:
         return httpx.request(
             method, f"{self.url}/api/v2{path}", headers=headers, timeout=60, **kwargs
         )
+
+
+def settle(db_url: str, cluster: Cluster, timeout: float = 90) -> None:
+    """Before a module uses a running cluster: what earlier tests started has ended, then
+    ``fresh_start``. A DAG run deleted while its task runs would leave the scheduler and the
+    task arguing over a row that is gone."""
+    import psycopg
+
+    def idle() -> bool:
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM dag_run WHERE state IN ('queued', 'running') "
+                "AND starts_with(dag_id, 'openfn__')"
+            ).fetchone()
+            return row is not None and row[0] == 0
+
+    wait_for(idle, timeout, "the DAG runs earlier tests started to end", cluster)
+    fresh_start(db_url)

@@ -1,7 +1,7 @@
 """Jobs started by the real scheduler: asset events per message or batched, chaining, cron.
 
-One module-wide set of real Airflow processes (api-server, scheduler, dag-processor with the
-LocalExecutor) runs against the session database; the tests register asset events the way the
+The session's shared real Airflow processes (api-server, scheduler, dag-processor with the
+LocalExecutor; ``shared_cluster``) run against the session database; the tests register asset events the way the
 inbox dispatcher does and read the ledger.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cluster as cluster_module
 import pytest
-from cluster import Cluster, count_dags, fresh_start, wait_for
+from cluster import count_dags, settle, wait_for
 from factories import make_message
 
 from openfn_airflow.store import runs
@@ -26,21 +26,16 @@ CORE_JOBS = 13  # every job of tests/integration/projects/core/project.yaml
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
-    home: Path = tmp_path_factory.mktemp("airflow-home")
-    fresh_start(db_url)
-    started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
-    started.started_at = time.time()
-    try:
-        wait_for(
-            lambda: count_dags(db_url, "openfn__core__") == CORE_JOBS,
-            180,
-            "the core project's DAGs to be parsed",
-            started,
-        )
-        yield started
-    finally:
-        started.stop()
+def cluster(shared_cluster, db_url):
+    settle(db_url, shared_cluster)
+    shared_cluster.started_at = time.time()
+    wait_for(
+        lambda: count_dags(db_url, "openfn__core__") == CORE_JOBS,
+        180,
+        "the core project's DAGs to be parsed",
+        shared_cluster,
+    )
+    return shared_cluster
 
 
 def schedule(trigger: str, message_ids: list[int]):

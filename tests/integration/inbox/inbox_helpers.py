@@ -5,7 +5,6 @@ Test modules import the fixtures they use from here (``from inbox_helpers import
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,24 +91,17 @@ def count(conn: psycopg.Connection[Any], table: str) -> int:
     return row["n"] if isinstance(row, dict) else row[0]
 
 
-@contextlib.contextmanager
-def inbox_cluster(home: Path, sqlalchemy_url: str, db_url: str) -> Iterator[Any]:
-    """Real api-server, scheduler and dag-processor, once the inbox project's DAGs are parsed and
-    its inbox answers (the api-server's dispatcher synced the registry)."""
+def wait_for_inbox(started: Any, db_url: str) -> None:
+    """Wait until the inbox project's DAGs are parsed and its inbox answers (the api-server's
+    dispatcher synced the registry)."""
     import httpx
-    from cluster import Cluster, count_dags, fresh_start, wait_for
+    from cluster import count_dags, wait_for
 
-    fresh_start(db_url)
-    started = Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
-    try:
-        wait_for(
-            lambda: count_dags(db_url, "openfn__inbox__") == INBOX_JOBS,
-            180,
-            "the inbox project's DAGs to be parsed",
-            started,
-        )
-        inbox = f"{started.url}/openfn/inbox/{INBOX_ID}"
-        wait_for(lambda: httpx.get(inbox).status_code == 200, 60, "the inbox", started)
-        yield started
-    finally:
-        started.stop()
+    wait_for(
+        lambda: count_dags(db_url, "openfn__inbox__") == INBOX_JOBS,
+        180,
+        "the inbox project's DAGs to be parsed",
+        started,
+    )
+    inbox = f"{started.url}/openfn/inbox/{INBOX_ID}"
+    wait_for(lambda: httpx.get(inbox).status_code == 200, 60, "the inbox", started)

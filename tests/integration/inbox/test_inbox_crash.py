@@ -11,8 +11,8 @@ import time
 
 import httpx
 import pytest
-from cluster import Cluster, wait_for
-from inbox_helpers import INBOX_ID, inbox_cluster
+from cluster import Cluster, settle, wait_for
+from inbox_helpers import INBOX_ID, wait_for_inbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
@@ -21,11 +21,12 @@ KILL_AFTER_ACCEPTED = 25
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, sqlalchemy_url, db_url):
-    with inbox_cluster(
-        tmp_path_factory.mktemp("airflow-home-crash"), sqlalchemy_url, db_url
-    ) as started:
-        yield started
+def cluster(shared_cluster, db_url):
+    """The session's shared cluster: the test kills and restarts its api-server and scheduler,
+    and leaves them running for the next module."""
+    settle(db_url, shared_cluster)
+    wait_for_inbox(shared_cluster, db_url)
+    return shared_cluster
 
 
 def stop(cluster: Cluster, name: str, sig: int = signal.SIGTERM) -> None:

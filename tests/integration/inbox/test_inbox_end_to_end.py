@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from cluster import wait_for
-from inbox_helpers import INBOX_ID, inbox_cluster
+from cluster import settle, wait_for
+from inbox_helpers import INBOX_ID, wait_for_inbox
 
 from openfn_airflow.store import runs
 
@@ -17,11 +17,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, sqlalchemy_url, db_url):
-    with inbox_cluster(
-        tmp_path_factory.mktemp("airflow-home-inbox"), sqlalchemy_url, db_url
-    ) as started:
-        yield started
+def cluster(shared_cluster, db_url):
+    settle(db_url, shared_cluster)
+    wait_for_inbox(shared_cluster, db_url)
+    return shared_cluster
 
 
 def finished(conn, job: str) -> list[dict]:

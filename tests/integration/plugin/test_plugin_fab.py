@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cluster import wait_for
-from fab_helpers import FAB, FabServer, airflow, client_for, create_user
+from fab_helpers import FAB, FabServer, airflow_commands, client_for, user_command
 from plugin_helpers import API
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
@@ -49,10 +49,14 @@ def fab(tmp_path_factory, sqlalchemy_url) -> Iterator[tuple[FabServer, dict[str,
         AIRFLOW__CORE__AUTH_MANAGER=FAB,
         AIRFLOW__FAB__UPDATE_FAB_PERMS="True",
     )
-    airflow(server, "fab-db", "migrate")
     passwords = {user: secrets.token_urlsafe(12) for user in ROLES}
-    for user, role in ROLES.items():
-        create_user(server, user, passwords[user], role)
+    airflow_commands(
+        server,
+        [
+            ["fab-db", "migrate"],
+            *(user_command(user, passwords[user], role) for user, role in ROLES.items()),
+        ],
+    )
     server.start()
     try:
         yield server, passwords

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from cluster import fresh_start
-from fab_helpers import FAB, FabServer, airflow, client_for, create_user
+from fab_helpers import FAB, FabServer, airflow_commands, client_for, user_command
 from factories import make_message, make_run, serialize_dags
 from odk import PHOTO
 from plugin_helpers import API
@@ -107,31 +107,27 @@ def world(tmp_path_factory, sqlalchemy_url, db_url) -> Iterator[dict[str, Any]]:
         AIRFLOW__CORE__AUTH_MANAGER=FAB,
         AIRFLOW__FAB__UPDATE_FAB_PERMS="True",
     )
-    airflow(server, "fab-db", "migrate")
-    airflow(server, "sync-perm", "--include-dags")  # the DAG:<id> resources
-    airflow(server, "roles", "create", "a-team", "a-reader")
     # Read, edit and run each DAG of project a (FAB's per-DAG resources); one call for all.
     resources = [f"DAG:{d}" for d in a_dags] + [f"DAG Run:{d}" for d in a_dags]
     actions = ["can_read", "can_edit", "can_create"]
-    airflow(server, "roles", "add-perms", "a-team", "-r", *resources, "-a", *actions)
-    airflow(
-        server,
-        "roles",
-        "add-perms",
-        "a-reader",
-        "-r",
-        f"DAG:{dag(A, 'register')}",
-        "-a",
-        "can_read",
-    )
     passwords = {
         "a-user": secrets.token_urlsafe(12),
         "a-reader": secrets.token_urlsafe(12),
         "admin": secrets.token_urlsafe(12),
     }
-    create_user(server, "a-user", passwords["a-user"], "a-team")
-    create_user(server, "a-reader", passwords["a-reader"], "a-reader")
-    create_user(server, "admin", passwords["admin"], "Admin")
+    airflow_commands(
+        server,
+        [
+            ["fab-db", "migrate"],
+            ["sync-perm", "--include-dags"],  # the DAG:<id> resources
+            ["roles", "create", "a-team", "a-reader"],
+            ["roles", "add-perms", "a-team", "-r", *resources, "-a", *actions],
+            ["roles", "add-perms", "a-reader", "-r", f"DAG:{dag(A, 'register')}", "-a", "can_read"],
+            user_command("a-user", passwords["a-user"], "a-team"),
+            user_command("a-reader", passwords["a-reader"], "a-reader"),
+            user_command("admin", passwords["admin"], "Admin"),
+        ],
+    )
     server.start()
     try:
         with client_for((server, passwords), "admin") as http:

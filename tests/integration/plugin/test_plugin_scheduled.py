@@ -6,13 +6,11 @@ read the run ledger to check that exactly the runs the API announced happened.
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from cluster import Cluster, fresh_start, wait_for
+from cluster import settle, wait_for
 from factories import make_message
 from plugin_helpers import API
 
@@ -24,13 +22,10 @@ FINISHED = ("success", "failed", "killed", "crashed", "lost")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
+def cluster(shared_cluster, db_url):
     import psycopg
 
-    home: Path = tmp_path_factory.mktemp("airflow-home")
-    fresh_start(db_url)
-    dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    started = Cluster(home, sqlalchemy_url, dags_folder).start()
+    settle(db_url, shared_cluster)
 
     def ready() -> bool:
         # The intake DAG parsed and unpaused, and its trigger in the registry (the dispatcher
@@ -42,11 +37,8 @@ def cluster(tmp_path_factory, sqlalchemy_url, db_url, fake_api):
                 "AND EXISTS (SELECT FROM openfn_trigger WHERE project = 'core' AND name = 'forms')"
             ).fetchone()[0]
 
-    try:
-        wait_for(ready, 180, "the core project's DAGs and registry", started)
-        yield started
-    finally:
-        started.stop()
+    wait_for(ready, 180, "the core project's DAGs and registry", shared_cluster)
+    return shared_cluster
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +76,24 @@ def core_dags(_session_database: None) -> None:
     """The test projects' DAGs parsed and written to Airflow's tables, as the dag-processor does."""
     dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])  # set by the integration conftest
     serialize_dags(dags_folder, "openfn_jobs.py")
+
+
+@pytest.fixture(scope="package")
+def ui_server(sqlalchemy_url: str) -> Iterator[Any]:
+    """One real api-server for every browser module of this package (starting one takes seconds).
+
+    It holds nothing of a module: each module seeds the database (its ``seeded`` fixture) before
+    it asks for ``server``, and the server reads the database on every request.
+    """
+    from server import ApiServer
+
+    home = Path(tempfile.mkdtemp(prefix="openfn-ui-server-"))
+    started = ApiServer(
+        home,
+        sqlalchemy_url,
+        Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]),
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
+    ).start()
+    yield started
+    started.stop()
+    shutil.rmtree(home, ignore_errors=True)

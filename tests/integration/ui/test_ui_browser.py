@@ -11,8 +11,6 @@ import csv
 import io
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,17 +57,9 @@ def seeded(db_url: str) -> Iterator[dict[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def server(seeded: dict[str, int], sqlalchemy_url: str) -> Iterator[ApiServer]:
-    home = Path(tempfile.mkdtemp(prefix="openfn-ui-browser-"))
-    started = ApiServer(
-        home,
-        sqlalchemy_url,
-        Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]),
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
-    ).start()
-    yield started
-    started.stop()
-    shutil.rmtree(home, ignore_errors=True)
+def server(seeded: dict[str, int], ui_server: ApiServer) -> ApiServer:
+    """The package's api-server (ui/conftest.py), once this module's history is seeded."""
+    return ui_server
 
 
 @pytest.fixture(scope="module")
