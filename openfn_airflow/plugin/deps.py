@@ -43,6 +43,9 @@ def _pool() -> ConnectionPool:
                 kwargs={"row_factory": dict_row, "autocommit": False, "prepare_threshold": None},
                 timeout=POOL_TIMEOUT_SECONDS,
                 name="openfn-api",
+                # A connection PostgreSQL dropped (a restart, a failover) is replaced, not lent:
+                # lent, it failed its request with a 503 though the database was back.
+                check=ConnectionPool.check_connection,
                 open=True,
             )
             _pools[conninfo] = pool

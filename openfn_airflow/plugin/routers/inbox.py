@@ -55,6 +55,9 @@ def get_pool() -> ConnectionPool:
                 kwargs={"autocommit": True, "row_factory": dict_row},
                 timeout=POOL_TIMEOUT_SECONDS,
                 name="openfn-inbox",
+                # A connection PostgreSQL dropped (a restart, a failover) is replaced, not lent:
+                # lent, it failed its request with a 503 though the database was back.
+                check=ConnectionPool.check_connection,
                 open=True,
             )
         return _pool

@@ -81,3 +81,24 @@ def test_the_dispatcher_runs_while_the_api_server_does(airflow_app, clean_db):
     with TestClient(airflow_app):  # runs Airflow's lifespan, which enters the plugin app's
         assert len(dispatchers()) == 1
     assert dispatchers() == []
+
+
+def _drop_the_servers_connections(db_url: str) -> int:
+    """What a PostgreSQL restart or failover does to the api-server's idle connections."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+def test_requests_after_the_database_dropped_its_connections_are_answered(viewer, db_url):
+    """The pools lend only live connections: a restarted PostgreSQL costs no 503 afterwards."""
+    for _ in range(3):  # connections in the pool, idle
+        assert viewer.get(f"{API}/messages").status_code == 200
+    assert _drop_the_servers_connections(db_url) > 0
+    answers = [viewer.get(f"{API}/messages").status_code for _ in range(3)]
+    assert answers == [200, 200, 200]
