@@ -268,16 +268,24 @@ class Cluster:
         )
 
 
-def settle(db_url: str, cluster: Cluster, timeout: float = 90) -> None:
-    """Before a module uses a running cluster: what earlier tests started has ended, then
-    ``fresh_start``. A DAG run deleted while its task runs would leave the scheduler and the
-    task arguing over a row that is gone."""
+def settle(db_url: str, cluster: Cluster, timeout: float = 240) -> None:
+    """Before a module uses a running cluster: nothing earlier tests started still runs, then
+    ``fresh_start``.
+
+    DAG runs still queued (a chain of runs an earlier test left, say) are ended as failed rather
+    than waited for; the running ones are waited for: a DAG run deleted while its task runs
+    leaves the scheduler and the task arguing over a row that is gone.
+    """
     import psycopg
 
     def idle() -> bool:
-        with psycopg.connect(db_url) as conn:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE dag_run SET state = 'failed', end_date = now() "
+                "WHERE state = 'queued' AND starts_with(dag_id, 'openfn__')"
+            )
             row = conn.execute(
-                "SELECT count(*) FROM dag_run WHERE state IN ('queued', 'running') "
+                "SELECT count(*) FROM dag_run WHERE state = 'running' "
                 "AND starts_with(dag_id, 'openfn__')"
             ).fetchone()
             return row is not None and row[0] == 0
