@@ -201,6 +201,27 @@ def _session_database() -> Iterator[None]:
         _drop_database(admin, SESSION_DB)
 
 
+@pytest.fixture(autouse=True)
+def _close_airflows_session() -> Iterator[None]:
+    """End the transaction Airflow's ``dag.test()`` leaves open in this thread's session.
+
+    ``dag.test()`` reads the task instances once more after its last commit, so the scoped
+    session keeps a connection "idle in transaction" after the test. A later test that drops the
+    database's connections (a PostgreSQL restart, as the pool tests make one) killed it, and the
+    next in-process Airflow call, in whichever module came next, failed with "server closed the
+    connection unexpectedly".
+    """
+    yield
+    settings = sys.modules.get("airflow.settings")
+    if settings is not None and getattr(settings, "Session", None) is not None:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            settings.Session.remove()
+        except DBAPIError:  # its connection was dropped during the test: nothing to end
+            settings.Session.registry.clear()
+
+
 @pytest.fixture(scope="session")
 def db_url(_session_database: None) -> str:
     """The psycopg URL of this session's database (Airflow's tables and ours, migrated)."""
