@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import uuid
 
 import pytest
 from inbox_helpers import INBOX_ID, airflow_dags, autocommit, client, count, registry
@@ -150,7 +149,7 @@ def test_body_over_the_limit_is_413_and_stores_nothing(client, autocommit, monke
     assert count(autocommit, "openfn_message") == 0
 
 
-@pytest.mark.parametrize("inbox_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("inbox_id", ["3d9c1f0e-6a55-4b8e-9f0a-7c2e4b1d5a99", "not-a-uuid"])
 def test_unknown_inbox_is_404_and_stores_nothing(client, autocommit, inbox_id):
     answer = client.post(f"/openfn/inbox/{inbox_id}", json={"form": "patient"})
     assert answer.status_code == 404
