@@ -18,18 +18,19 @@ Beside `make run` it uses the settings standalone wrote to the checkout's .airfl
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from openfn_airflow.spec import validate_path
+    from openfn_airflow.spec import check_path
 
-    results = validate_path(Path(args.path))
     bad = 0
-    for spec_path, problems in results:
-        if not problems:
-            print(f"{spec_path}: ok")
-            continue
-        bad += 1
-        print(f"{spec_path}: {len(problems)} problem(s)")
-        for problem in problems:
+    for check in check_path(Path(args.path)):
+        if check.problems:
+            bad += 1
+            print(f"{check.path}: {len(check.problems)} problem(s)")
+        else:
+            print(f"{check.path}: ok")
+        for problem in check.problems:
             print(f"  - {problem}")
+        for note in check.notes:  # worth knowing, not wrong: they do not fail the check
+            print(f"  note: {note}")
     return 1 if bad else 0
 
 

@@ -24,7 +24,7 @@ partition mapper and rollup fingerprint, and calls the same listener hooks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,11 +190,17 @@ def _register_partitioned(
 
 
 def schedule_messages(
-    session: Any, project: str, uri: str, message_ids: Sequence[int]
+    session: Any,
+    project: str,
+    uri: str,
+    message_ids: Sequence[int],
+    jobs: Collection[str] | None = None,
 ) -> Scheduled:
     """Schedule ``message_ids`` on the trigger asset ``uri`` for every job of ``project`` on it.
 
-    Everything is written in ``session``; it takes effect when the caller commits.
+    ``jobs``: only these jobs (the registry's, which the inbox dispatcher passes), so a DAG
+    Airflow still has of a job its spec archived or removed gets nothing, even before Airflow
+    marks it stale. Everything is written in ``session``; it takes effect when the caller commits.
     """
     from openfn_airflow.dags.factory import dag_id_for
     from openfn_airflow.store.queries import query
@@ -207,6 +213,8 @@ def schedule_messages(
         if not dag_id.startswith(prefix):
             continue
         job = dag_id[len(prefix) :]
+        if jobs is not None and job not in jobs:
+            continue
         (done.per_message_jobs if partitioned else done.batched_jobs).append(job)
         if not partitioned:
             session.connection().exec_driver_sql(

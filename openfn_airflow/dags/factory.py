@@ -63,6 +63,8 @@ def _schedule(project: Project, job: Job) -> Any:
 def _doc(project: Project, job: Job) -> str:
     trigger = project.trigger_of(job)
     described = "run by hand only" if trigger is None else _describe(trigger)
+    if trigger is not None and trigger.upstream in project.archived:
+        described += f" (`{trigger.upstream}` is archived, so that never happens: run by hand only)"
     source = job.file.read_text(encoding="utf-8")
     return (
         f"**OpenFn job** `{job.name}` of project `{project.name}`, {described}.\n\n"

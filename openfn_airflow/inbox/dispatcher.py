@@ -114,10 +114,18 @@ class Dispatcher:
             for (project, trigger), claimed in groups.items():
                 ids = [row["id"] for row in claimed]
                 uri = trigger_asset_uri(project, trigger)
+                # The registry's jobs on the trigger: not a DAG of an archived or removed job
+                # that Airflow has not marked stale yet.
+                jobs = {
+                    job["name"]
+                    for job in connection.exec_driver_sql(
+                        query("list_trigger_jobs"), {"project": project, "trigger": trigger}
+                    ).mappings()
+                }
                 try:
                     with session.begin_nested():
                         schedule_messages(
-                            session, project, uri, [row["message_id"] for row in claimed]
+                            session, project, uri, [row["message_id"] for row in claimed], jobs
                         )
                 except UnknownAsset as exc:
                     self._defer(connection, ids, f"{exc} (its DAG may not be parsed yet)")

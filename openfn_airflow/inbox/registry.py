@@ -2,7 +2,9 @@
 
 A job's on/off is its DAG's pause. A spec whose ``enabled`` changes switches the DAG to it here
 (the registry remembers the value last applied), so the file and the Jobs screen never disagree
-silently, and a spec that did not change it leaves the screen's switch alone.
+silently, and a spec that did not change it leaves the screen's switch alone. An archived job is
+not in the registry (nothing is delivered to it), and the DAG Airflow still has of it is marked
+stale at once (``store.registry.retire_archived_dags``).
 
 The api-server syncs at start and every 10 s (in the dispatcher), the CLI before it prints an
 inbox URL or changes auth methods. A sync that finds every spec unchanged costs one small query
@@ -158,3 +160,8 @@ def _write(conn: psycopg.Connection[Any], project: Project, fingerprint: str) ->
             "on" if row["enabled"] else "off",
             "true" if row["enabled"] else "false",
         )
+    retired = registry.retire_archived_dags(
+        conn, [dag_id_for(project.name, name) for name in project.archived]
+    )
+    if retired:
+        log.info("OpenFn jobs of %s archived: their DAGs %s are stale now", project.name, retired)

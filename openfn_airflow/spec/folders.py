@@ -30,10 +30,27 @@ def find_projects(folder: str | Path) -> list[Path]:
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class SpecCheck:
+    """What checking one spec found: its problems (none: valid) and its notes (never errors)."""
+
+    path: Path
+    problems: list[Problem]
+    notes: tuple[Problem, ...] = ()
+
+
 def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
+    """Check the spec at `path`, or every spec under the folder `path` (see ``check_path``).
+
+    Returns (spec path, problems) for each spec, an empty list of problems meaning valid.
+    """
+    return [(check.path, check.problems) for check in check_path(path)]
+
+
+def check_path(path: str | Path) -> list[SpecCheck]:
     """Check the spec at `path`, or every spec under the folder `path`.
 
-    Returns (spec path, problems) for each spec, an empty list of problems meaning valid. Specs
+    Returns a SpecCheck for each spec, an empty list of problems meaning valid. Specs
     that share a project name or an inbox id get a problem each, since their DAG ids or inbox
     URLs would collide; so do jobs of different projects with one DAG id (project ``a`` with
     job ``b__x`` and project ``a__b`` with job ``x``), each naming the others. A path that
@@ -42,7 +59,7 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
     target = Path(path)
     if not target.exists():
         return [
-            (
+            SpecCheck(
                 target,
                 [
                     Problem(
@@ -56,7 +73,7 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
     specs = find_projects(target) if target.is_dir() else [target.absolute()]
     if not specs:
         return [
-            (
+            SpecCheck(
                 target,
                 [
                     Problem(
@@ -67,7 +84,7 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
                 ],
             )
         ]
-    results: list[tuple[Path, list[Problem]]] = []
+    results: list[SpecCheck] = []
     seen_names: dict[str, Path] = {}
     seen_inboxes: dict[str, Path] = {}
     dag_owners: dict[str, list[_DagOwner]] = {}
@@ -75,7 +92,7 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
         try:
             project = load_project_lenient(spec)
         except SpecError as error:
-            results.append((spec, list(error.problems)))
+            results.append(SpecCheck(spec, list(error.problems)))
             continue
         problems = list(project.problems)
         for job in project.jobs:
@@ -100,7 +117,7 @@ def validate_path(path: str | Path) -> list[tuple[Path, list[Problem]]]:
                     )
                 )
             seen_inboxes.setdefault(project.inbox_id, spec)
-        results.append((spec, problems))
+        results.append(SpecCheck(spec, problems, project.notes))
     for dag_id, owners in dag_owners.items():
         _report_dag_id_collision(dag_id, owners)
     return results

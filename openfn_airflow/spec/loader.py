@@ -28,8 +28,9 @@ def load_project_lenient(path: str | Path) -> Project:
 
     The returned project lists its problems and holds only the jobs that can run: a job is
     dropped when its settings, file or trigger have a problem, when it is in a success/failure
-    loop, or when its upstream job was dropped or is archived. Raises SpecError only when the
-    file cannot be read or parsed as YAML, or the project name is missing or invalid.
+    loop, or when its upstream job was dropped. Archived jobs are kept apart (``archived``); a
+    job on an archived one stays, with a note. Raises SpecError only when the file cannot be
+    read or parsed as YAML, or the project name is missing or invalid.
     """
     spec_path = spec_file(Path(path))
     document = read_document(spec_path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -82,6 +82,22 @@ class Job:
 
 
 @dataclass(frozen=True)
+class ArchivedJob:
+    """A job its spec keeps with ``archived: true``: it has no DAG and gets no message.
+
+    Its runs stay in the ledger under its DAG id; removing ``archived: true`` restores it under
+    the same DAG id, so they are its history again.
+    """
+
+    job: Job
+    trigger: Trigger | None  # what it listened to (a trigger that reads cleanly), else None
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+
+@dataclass(frozen=True)
 class Retention:
     """How long a project's activity is kept, in seconds; None keeps it forever.
 
@@ -108,6 +124,10 @@ class Project:
     triggers: dict[str, Trigger]
     jobs: dict[str, Job]  # only valid, non-archived jobs
     problems: tuple[Problem, ...] = ()
+    #: What is worth knowing but not wrong (a trigger on an archived job never fires).
+    notes: tuple[Problem, ...] = ()
+    #: The archived jobs whose entries read cleanly, by name (never in ``jobs``).
+    archived: dict[str, ArchivedJob] = field(default_factory=dict)
     retention: Retention = Retention()
     #: At most this many runs of the project's jobs at once (an Airflow pool); None: no limit.
     concurrency: int | None = None

@@ -15,7 +15,7 @@ from openfn_airflow.spec.fields import (
     read_positive_int,
 )
 from openfn_airflow.spec.jobs import read_job
-from openfn_airflow.spec.models import Project, job_dag_id
+from openfn_airflow.spec.models import ArchivedJob, Project, job_dag_id
 from openfn_airflow.spec.problems import Problems, SpecError, document_order
 from openfn_airflow.spec.references import Entries, check_references
 from openfn_airflow.spec.retention import read_retention
@@ -69,9 +69,10 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
         "e.g. concurrency: 4 (at most 4 runs of this project's jobs at once, all jobs together)",
     )
     entries = Entries()
+    notes = Problems()
     _read_triggers(_read_section(data, "triggers", problems), entries, problems)
     _read_jobs(_read_section(data, "jobs", problems), root, name, entries, problems)
-    in_cycles = check_references(entries, problems)
+    in_cycles = check_references(entries, problems, notes)
     if name is None:
         raise SpecError(problems.in_order(order), spec_path)
 
@@ -89,10 +90,12 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
             and (draft.trigger is None or (trigger is not None and sound(trigger.name)))
         ):
             candidates.append(draft.name)
+    archived_names = {draft.name for draft in entries.drafts.values() if draft.archived}
+    # A job on an archived one stands alone: its trigger never fires, it still runs by hand.
     upstream_of = {
         draft.name: upstream
         for draft in entries.drafts.values()
-        if (upstream := entries.upstream_of(draft))
+        if (upstream := entries.upstream_of(draft)) and upstream not in archived_names
     }
     kept = keep_chained(candidates, upstream_of)
     archived_inline = {
@@ -100,6 +103,12 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
         for draft in entries.drafts.values()
         if draft.archived and draft.inline_trigger is not None
     }
+    archived: dict[str, ArchivedJob] = {}
+    for draft in entries.drafts.values():
+        if draft.archived and draft.job is not None:
+            trigger = entries.trigger_of(draft)
+            sound_trigger = trigger if trigger is not None and sound(trigger.name) else None
+            archived[draft.name] = ArchivedJob(draft.job, sound_trigger)
     return Project(
         name=name,
         spec_path=spec_path,
@@ -112,6 +121,8 @@ def build_project(data: object, spec_path: Path, problems: Problems) -> Project:
         },
         jobs={key: draft.job for key, draft in entries.drafts.items() if key in kept and draft.job},
         problems=problems.in_order(order),
+        notes=notes.in_order(order),
+        archived=archived,
         retention=retention,
         concurrency=concurrency,
     )

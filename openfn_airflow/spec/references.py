@@ -36,16 +36,20 @@ class Entries:
         return trigger.upstream if trigger else None
 
 
-def check_references(entries: Entries, problems: Problems) -> set[str]:
-    """Record every broken reference and success/failure loop; return the jobs in loops."""
-    _check_upstreams(entries, problems)
+def check_references(entries: Entries, problems: Problems, notes: Problems) -> set[str]:
+    """Record every broken reference and success/failure loop; return the jobs in loops.
+
+    A trigger on an archived job is no mistake (archiving a job must not break the jobs that
+    follow it: they stay, and run when started by hand), so it is a note, not a problem.
+    """
+    _check_upstreams(entries, problems, notes)
     for draft in entries.drafts.values():
         _check_trigger_name(draft, entries, problems)
         _check_batched(draft, entries, problems)
     return _check_cycles(entries, problems)
 
 
-def _check_upstreams(entries: Entries, problems: Problems) -> None:
+def _check_upstreams(entries: Entries, problems: Problems, notes: Problems) -> None:
     users: dict[str, list[str]] = {}  # trigger -> jobs (not archived) listening to it
     for draft in entries.drafts.values():
         if not draft.archived and (trigger := entries.trigger_of(draft)):
@@ -59,10 +63,12 @@ def _check_upstreams(entries: Entries, problems: Problems) -> None:
             hint = did_you_mean(upstream, entries.job_names, listing="jobs in this project")
             problems.add(path, f'unknown job "{upstream}"', hint)
         elif (job := entries.drafts.get(upstream)) and job.archived and users.get(name):
-            problems.add(
+            followers = ", ".join(users[name])
+            notes.add(
                 path,
                 f'job "{upstream}" is archived, so this trigger never fires',
-                f"unarchive {upstream}, or give {', '.join(users[name])} another trigger",
+                f"{followers} can still be run by hand; to chain again, remove archived: true "
+                f"from {upstream}, or give {followers} another trigger",
             )
 
 

@@ -71,6 +71,14 @@ def apply_spec_enabled(
     return fetch_all(conn, "apply_spec_enabled", project=project, jobs=Jsonb(list(jobs)))
 
 
+def retire_archived_dags(conn: psycopg.Connection[Any], dag_ids: Sequence[str]) -> list[str]:
+    """Mark the DAGs of archived jobs stale in Airflow's ``dag`` table; return those it marked."""
+    if not dag_ids:
+        return []
+    rows = fetch_all(conn, "retire_archived_dags", dag_ids=list(dag_ids))
+    return [row["dag_id"] for row in rows]
+
+
 def switch_changes(conn: psycopg.Connection[Any], dag_ids: Sequence[str]) -> dict[str, Any]:
     """Return each DAG's latest pause or unpause through Airflow's REST API, from its audit log
     (``dttm``, ``owner``, ``owner_display_name``, ``extra``), by DAG id."""

@@ -97,6 +97,47 @@ def test_broken_spec_prints_every_problem_with_its_location_and_exits_1(tmp_path
         assert "(hint: " in line
 
 
+def test_a_job_on_an_archived_job_is_a_note_and_the_spec_is_ok(tmp_path, capsys):
+    spec = write_project(
+        tmp_path / "shelf",
+        """
+        project: shelf
+        triggers:
+          old-failed: {failure: old}
+        jobs:
+          old: {file: jobs/gone.py, archived: true}
+          alert: {file: jobs/echo.py, trigger: old-failed}
+        """,
+    )
+    code, lines = validate(spec, capsys)
+    assert code == 0
+    assert lines == [
+        f"{spec}: ok",
+        '  note: triggers.old-failed.failure: job "old" is archived, so this trigger never '
+        "fires (hint: alert can still be run by hand; to chain again, remove archived: true "
+        "from old, or give alert another trigger)",
+    ]
+
+
+def test_notes_are_printed_after_the_problems(tmp_path, capsys):
+    spec = write_project(
+        tmp_path / "shelf",
+        """
+        project: shelf
+        jobs:
+          old: {file: jobs/echo.py, archived: maybe}
+          older: {file: jobs/echo.py, archived: true}
+          alert: {file: jobs/echo.py, trigger: {failure: older}}
+        """,
+    )
+    code, lines = validate(spec, capsys)
+    assert code == 1
+    assert lines[0] == f"{spec}: 1 problem(s)"
+    assert lines[1].startswith('  - jobs.old.archived: expected true or false, got "maybe"')
+    assert lines[2].startswith("  note: jobs.alert.trigger.failure: ")
+    assert len(lines) == 3
+
+
 def test_folder_with_two_projects_reports_each(tmp_path, capsys):
     good = write_project(tmp_path / "good", VALID)
     broken = write_project(tmp_path / "broken", BROKEN)

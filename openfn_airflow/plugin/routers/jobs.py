@@ -2,8 +2,10 @@
 
 The registry (``openfn_job``, ``openfn_trigger``) says which jobs exist and what message filter
 they listen to; the project spec on disk adds what only it knows (cron and timezone, upstream
-job, console and test-mode flags); Airflow's ``dag`` table says whether the job is on (its DAG
-unpaused), the one switch. Switching a job on or off and "run now" are Airflow's own REST API
+job, console and test-mode flags) and its archived jobs (``archived: true``: no DAG, listed with
+``archived`` true and their last run, to whoever may see the project; a stale DAG Airflow still
+has of one is never shown as a live job); Airflow's ``dag`` table says whether the job is on (its
+DAG unpaused), the one switch. Switching a job on or off and "run now" are Airflow's own REST API
 (``PATCH /api/v2/dags/{dag_id}``, ``POST /api/v2/dags/{dag_id}/dagRuns``), with its checks; the
 registry sync switches it when the spec's ``enabled`` changes. Who switched it last is the later
 of that sync (``openfn_job.enabled_changed_at``) and Airflow's audit log of the PATCH.
@@ -17,14 +19,22 @@ import json
 import logging
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from openfn_airflow.plugin.deps import ConnDep
-from openfn_airflow.plugin.models.common import Filters, single_values, utcnow
+from openfn_airflow.plugin.models.common import single_values, utcnow
+from openfn_airflow.plugin.models.jobs import (
+    Job,
+    JobLastRun,
+    JobList,
+    JobQuery,
+    JobSwitch,
+    JobTrigger,
+)
 from openfn_airflow.plugin.permissions import PermissionsDep
+from openfn_airflow.spec.models import job_dag_id
 from openfn_airflow.store import projects, registry
 
 log = logging.getLogger(__name__)
@@ -55,126 +65,56 @@ CROSS JOIN LATERAL (
 
 router = APIRouter(tags=["jobs"])
 
-TriggerKind = Literal["message", "cron", "success", "failure", "manual"]
-
-
-class JobQuery(Filters):
-    project: str | None = None
-    q: str | None = Field(
-        default=None, max_length=200, description="Part of the job's name (case-insensitive)."
-    )
-    trigger: str | None = Field(
-        default=None, max_length=200, description="Part of the trigger's name (case-insensitive)."
-    )
-
-
-class JobTrigger(BaseModel):
-    name: str | None = Field(description="The trigger's name; null for a job run by hand only.")
-    kind: TriggerKind
-    criteria: Any = Field(default=None, description="Message filter (jsonb containment).")
-    exclude: Any = Field(default=None, description="Message filter exclusion.")
-    cron: str | None = None
-    timezone: str | None = None
-    schedule: str | None = Field(default=None, description="The cron expression in words.")
-    next_runs: list[dt.datetime] = Field(
-        default_factory=list, description="The cron's next times (UTC)."
-    )
-    upstream: str | None = Field(
-        default=None, description="The job whose success or failure runs it."
-    )
-
-
-class JobLastRun(BaseModel):
-    id: int
-    status: str
-    exit_code: int | None
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    created_at: dt.datetime
-    dag_id: str | None
-    dag_run_id: str | None
-
-
-class JobSwitch(BaseModel):
-    by: Literal["spec", "user"] = Field(
-        description="spec: a change of the spec's `enabled`; user: Airflow's REST API (the Jobs "
-        "screen, Airflow's own UI)."
-    )
-    on: bool = Field(description="What it switched the job to (as it is now).")
-    at: dt.datetime
-    user: str | None = Field(default=None, description="Who, when by is user.")
-
-
-class Job(BaseModel):
-    project: str
-    name: str
-    dag_id: str
-    trigger: JobTrigger
-    enabled: bool = Field(
-        description="The spec's `enabled`, applied to the DAG when it changes (a new DAG starts so)."
-    )
-    is_paused: bool | None = Field(
-        description="Airflow's DAG is paused: the job is off. Null: not in Airflow yet."
-    )
-    switched: JobSwitch | None = Field(
-        default=None, description="Who switched the job to its state last; null: not known."
-    )
-    autoprocess: bool
-    runs: str = Field(description="per-message or batched")
-    test_mode: bool | None = Field(description="null when the spec cannot be read")
-    console: bool | None = Field(description="null when the spec cannot be read")
-    credential: str | None = None
-    language: str | None = Field(
-        default=None, description="python or javascript; null when the spec cannot be read"
-    )
-    adaptors: list[str] = Field(
-        default_factory=list, description="A JavaScript job's pinned adaptors (name@version)."
-    )
-    last_run: JobLastRun | None
-
-
-class JobList(BaseModel):
-    items: list[Job]
-    total: int
+__all__ = ["Job", "JobList", "JobQuery", "router"]
 
 
 @router.get("/jobs", dependencies=[single_values(JobQuery)])
 def list_jobs(
     filters: Annotated[JobQuery, Query()], conn: ConnDep, perms: PermissionsDep
 ) -> JobList:
-    """List the jobs of every project (or one), by project and name, with their trigger."""
+    """List the jobs of every project (or one), archived ones too, by project and name."""
     names = [row["name"] for row in projects.list_projects(conn) if perms.sees_project(row["name"])]
     if filters.project is not None:
         names = [name for name in names if name == filters.project]
     needle = (filters.q or "").strip().lower()
     trigger_needle = (filters.trigger or "").strip().lower()
+
+    def wanted(name: str, trigger: str | None) -> bool:
+        return needle in name.lower() and (
+            not trigger_needle or trigger_needle in (trigger or "").lower()
+        )
+
     specs = project_specs()
     now = utcnow()
     items: list[Job] = []
     spec_changed_at: dict[tuple[str, str], dt.datetime | None] = {}
     for project in names:
+        spec = specs.get(project)
+        archived = spec.archived if spec is not None else {}
         rows = [
             row
             for row in registry.list_jobs(conn, project)
-            if needle in row["name"].lower()
-            and (not trigger_needle or trigger_needle in (row["trigger"] or "").lower())
+            # Archived since the registry's last sync: the spec on disk says so already.
+            if row["name"] not in archived
+            and wanted(row["name"], row["trigger"])
             and perms.sees_run(project, row["name"])
         ]
-        if not rows:
+        # Whoever sees the project sees its archived jobs; their runs as any job's runs.
+        shelved = [job for name, job in archived.items() if wanted(name, job.job.trigger)]
+        if not rows and not shelved:
             continue
         message_triggers = {row["name"]: row for row in registry.list_triggers(conn, project)}
-        last_runs = {
-            row["job"]: row
-            for row in conn.execute(
-                LAST_RUNS_SQL, {"project": project, "jobs": [row["name"] for row in rows]}
-            ).fetchall()
-        }
-        spec = specs.get(project)
+        last_runs = _last_runs(
+            conn,
+            project,
+            [row["name"] for row in rows]
+            + [job.name for job in shelved if perms.sees_run(project, job.name)],
+        )
+        found: list[Job] = []
         for row in rows:
             spec_changed_at[(project, row["name"])] = row["enabled_changed_at"]
             job = spec.jobs.get(row["name"]) if spec is not None else None
-            last = last_runs.get(row["name"])
-            items.append(
+            found.append(
                 Job(
                     project=project,
                     name=row["name"],
@@ -189,17 +129,46 @@ def list_jobs(
                     credential=job.credential if job is not None else None,
                     language=job.language if job is not None else None,
                     adaptors=list(job.adaptors) if job is not None else [],
-                    last_run=JobLastRun(**{k: v for k, v in last.items() if k != "job"})
-                    if last
-                    else None,
+                    last_run=last_runs.get(row["name"]),
                 )
             )
-    paused = dags_paused([job.dag_id for job in items])
-    changes = registry.switch_changes(conn, [job.dag_id for job in items])
-    for job in items:
+        for shelf in shelved:
+            job = shelf.job
+            found.append(
+                Job(
+                    project=project,
+                    name=job.name,
+                    dag_id=job_dag_id(project, job.name),
+                    archived=True,
+                    trigger=_archived_trigger(job.trigger, shelf.trigger, spec),
+                    enabled=job.enabled,
+                    is_paused=None,
+                    autoprocess=job.autoprocess,
+                    runs=job.runs,
+                    test_mode=job.test_mode,
+                    console=job.console,
+                    credential=job.credential,
+                    language=job.language,
+                    adaptors=list(job.adaptors),
+                    last_run=last_runs.get(job.name),
+                )
+            )
+        items.extend(sorted(found, key=lambda job: job.name))
+    live = [job for job in items if not job.archived]
+    paused = dags_paused([job.dag_id for job in live])
+    changes = registry.switch_changes(conn, [job.dag_id for job in live])
+    for job in live:
         job.is_paused = paused.get(job.dag_id)
         job.switched = last_switch(job, spec_changed_at.get((job.project, job.name)), changes)
     return JobList(items=items, total=len(items))
+
+
+def _last_runs(conn: Any, project: str, jobs: list[str]) -> dict[str, JobLastRun]:
+    """The latest ledger run of each of ``jobs`` that has one."""
+    if not jobs:
+        return {}
+    rows = conn.execute(LAST_RUNS_SQL, {"project": project, "jobs": jobs}).fetchall()
+    return {row["job"]: JobLastRun(**{k: v for k, v in row.items() if k != "job"}) for row in rows}
 
 
 def last_switch(
@@ -249,6 +218,19 @@ def _trigger(
     found = spec.triggers.get(name) if spec is not None else None
     if found is None:
         return JobTrigger(name=name, kind="manual")
+    return _spec_trigger(found, spec, now)
+
+
+def _archived_trigger(name: str | None, found: Any, spec: Any) -> JobTrigger:
+    """What an archived job listened to, from its spec: a cron never fires, so no next times."""
+    if found is None:
+        return JobTrigger(name=name, kind="manual")
+    return _spec_trigger(found, spec, None)
+
+
+def _spec_trigger(found: Any, spec: Any, now: dt.datetime | None) -> JobTrigger:
+    """A trigger of the spec as the API shows it; ``now`` None: without the next cron times."""
+    name = found.name
     if found.kind == "cron":
         return JobTrigger(
             name=name,
@@ -256,10 +238,15 @@ def _trigger(
             cron=found.cron,
             timezone=found.timezone,
             schedule=describe_cron(found.cron or ""),
-            next_runs=next_cron_times(found.cron or "", found.timezone, now),
+            next_runs=[] if now is None else next_cron_times(found.cron or "", found.timezone, now),
         )
     if found.kind in ("success", "failure"):
-        return JobTrigger(name=name, kind=found.kind, upstream=found.upstream)
+        return JobTrigger(
+            name=name,
+            kind=found.kind,
+            upstream=found.upstream,
+            upstream_archived=found.upstream in spec.archived,
+        )
     return JobTrigger(name=name, kind="message", criteria=found.criteria, exclude=found.exclude)
 
 
@@ -295,7 +282,9 @@ def next_cron_times(
 
 
 def dags_paused(dag_ids: list[str]) -> dict[str, bool]:
-    """Whether each DAG Airflow knows is paused (DAGs it does not know are left out)."""
+    """Whether each DAG Airflow has and runs is paused (left out: DAGs it does not know, and
+    stale ones, which it keeps but no longer runs: a job restored from the archive is not in
+    Airflow again until its DAG is parsed)."""
     if not dag_ids:
         return {}
     from airflow.models.dag import DagModel
@@ -304,7 +293,9 @@ def dags_paused(dag_ids: list[str]) -> dict[str, bool]:
 
     with create_session() as session:
         rows = session.execute(
-            select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(dag_ids))
+            select(DagModel.dag_id, DagModel.is_paused).where(
+                DagModel.dag_id.in_(dag_ids), DagModel.is_stale.is_(False)
+            )
         ).all()
     return {dag_id: bool(is_paused) for dag_id, is_paused in rows}
 

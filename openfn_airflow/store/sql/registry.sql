@@ -88,6 +88,26 @@ FROM x
 WHERE j.project = %(project)s AND j.name = x.name AND (NOT x.added OR NOT x.enabled)
 RETURNING j.name, j.enabled;
 
+-- retire_archived_dags --
+-- The DAGs of jobs the spec now archives are no longer in their DAG file. Airflow's dag-processor
+-- marks such a DAG stale only a parse and [dag_processor] stale_dag_threshold (50 s) after it
+-- went missing, and until then the scheduler still starts it on its cron. An idle one is marked
+-- stale here at once, as the dag-processor will; the dag-processor clears the mark when the job
+-- is restored and its DAG parsed again. One with a queued or running DAG run is left to Airflow:
+-- the scheduler no longer looks at the runs of a stale DAG, so that run would never end. A DAG
+-- id some live job has is never touched.
+UPDATE dag AS d SET is_stale = true
+WHERE d.dag_id = ANY(%(dag_ids)s::text[]) AND NOT d.is_stale
+  AND NOT EXISTS (SELECT FROM openfn_job AS j WHERE j.dag_id = d.dag_id)
+  AND NOT EXISTS (
+      SELECT FROM dag_run AS r WHERE r.dag_id = d.dag_id AND r.state IN ('queued', 'running')
+  )
+RETURNING d.dag_id;
+
+-- list_trigger_jobs --
+-- The jobs the registry has on a message-filter trigger: the only ones the dispatcher delivers to.
+SELECT name FROM openfn_job WHERE project = %(project)s AND trigger = %(trigger)s;
+
 -- list_switch_changes --
 -- The latest pause or unpause of each DAG through Airflow's REST API (its UI and the Jobs
 -- screen both use PATCH /api/v2/dags/{dag_id}), from Airflow's audit log.

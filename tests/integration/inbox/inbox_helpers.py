@@ -84,6 +84,25 @@ def client(db_url: str) -> Iterator[TestClient]:
     inbox.close_pool()
 
 
+def post(conn: psycopg.Connection[Any], body: dict, inbox_id: str = INBOX_ID) -> dict:
+    """Receive a JSON message into the inbox as the inbox route does; return its 202 answer."""
+    import json
+
+    from openfn_airflow.inbox import ingest
+
+    receipt = ingest.receive(
+        conn,
+        inbox_id=inbox_id,
+        method="POST",
+        path=f"/openfn/inbox/{inbox_id}",
+        query={},
+        headers={"content-type": "application/json"},
+        raw=json.dumps(body).encode(),
+    )
+    assert receipt.status_code == 202, receipt.body
+    return receipt.body
+
+
 def count(conn: psycopg.Connection[Any], table: str) -> int:
     """Rows in one of our tables (the name is ours, never user input)."""
     row = conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()

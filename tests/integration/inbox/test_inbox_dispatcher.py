@@ -3,7 +3,6 @@ assets Airflow does not know yet. Real Airflow tables (DAGs synced as ``dag.test
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -11,9 +10,8 @@ from pathlib import Path
 
 import pytest
 from factories import make_message
-from inbox_helpers import INBOX_ID, PROJECT, airflow_dags, autocommit, registry
+from inbox_helpers import PROJECT, airflow_dags, autocommit, post, registry
 
-from openfn_airflow.inbox import ingest
 from openfn_airflow.inbox.dispatcher import Dispatcher, trigger_asset_uri
 
 # The temporary DAGs folder the integration conftest made (dags/ plus the test projects).
@@ -44,20 +42,6 @@ def _forget_events(autocommit):
     _forget_inbox_events(autocommit)
     yield
     _forget_inbox_events(autocommit)
-
-
-def post(conn, body: dict) -> dict:
-    receipt = ingest.receive(
-        conn,
-        inbox_id=INBOX_ID,
-        method="POST",
-        path=f"/openfn/inbox/{INBOX_ID}",
-        query={},
-        headers={"content-type": "application/json"},
-        raw=json.dumps(body).encode(),
-    )
-    assert receipt.status_code == 202, receipt.body
-    return receipt.body
 
 
 def events(conn, trigger: str) -> list[dict]:

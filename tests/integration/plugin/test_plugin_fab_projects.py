@@ -73,6 +73,9 @@ def world(tmp_path_factory, sqlalchemy_url, db_url) -> Iterator[dict[str, Any]]:
         ids["a_visit_run"] = make_run(
             conn, project=A, job="visit", status="failed", exit_code=1, log="visit failed"
         )["id"]
+        ids["a_archived_run"] = make_run(
+            conn, project=A, job="old", status="success", log="an archived job's run"
+        )["id"]
         ids["b_run"] = make_run(
             conn,
             project=B,
@@ -247,8 +250,18 @@ def test_a_reader_of_one_dag_sees_its_runs_only_and_manages_nothing(world):
         assert http.get(f"{API}/runs/{ids['a_visit_run']}").status_code == 404
         add = http.post(f"{API}/projects/{A}/auth-methods", json={"kind": "api_key"})
         assert add.status_code == 403
+        # The archived job of the project they see: listed, its runs not theirs (no DAG says so).
+        jobs = {j["name"]: j for j in http.get(f"{API}/jobs").json()["items"]}
+        assert jobs["old"]["archived"] is True and jobs["old"]["last_run"] is None
+        assert "visit" not in jobs  # a live job whose DAG they may not read
+        assert http.get(f"{API}/runs/{ids['a_archived_run']}").status_code == 404
         retry = http.post(f"{API}/runs/retry", json={"project": A, "after": "all"})
         assert retry.status_code == 403
+    with signed_in(world, "admin") as http:
+        jobs = {
+            j["name"]: j for j in http.get(f"{API}/jobs", params={"project": A}).json()["items"]
+        }
+        assert jobs["old"]["last_run"]["id"] == ids["a_archived_run"]
 
 
 def test_the_screens_show_nothing_of_the_other_project(world):

@@ -54,7 +54,7 @@ def test_dropped_upstream_job_takes_its_downstream_along(write_project):
     assert project.downstream_of("a", "success")[0].name == "b"
 
 
-def test_job_on_an_archived_upstream_is_dropped_with_a_problem(write_project):
+def test_job_on_an_archived_upstream_is_kept_with_a_note(write_project):
     spec = write_project(
         """
         project: demo
@@ -68,8 +68,8 @@ def test_job_on_an_archived_upstream_is_dropped_with_a_problem(write_project):
 
     project = load_project_lenient(spec)
 
-    assert list(project.jobs) == ["other"]
-    assert [p.location for p in project.problems] == ["jobs.alert.trigger.failure"]
+    assert list(project.jobs) == ["alert", "other"] and project.problems == ()
+    assert [n.location for n in project.notes] == ["jobs.alert.trigger.failure"]
 
 
 def test_problems_elsewhere_do_not_drop_jobs(write_project):

@@ -374,26 +374,6 @@ def test_absolute_path_inside_the_project_is_fine(write_project, tmp_path):
     assert load_project(spec).jobs["a"].file == job.resolve()
 
 
-def test_trigger_on_an_archived_job(write_project):
-    spec = write_project(
-        """
-        project: demo
-        triggers:
-          old-failed: {failure: old}
-        jobs:
-          old: {file: jobs/a.py, archived: true}
-          alert: {file: jobs/a.py, trigger: old-failed}
-        """,
-        files=["jobs/a.py"],
-    )
-
-    problem = only_problem(spec)
-
-    assert problem.location == "triggers.old-failed.failure"
-    assert problem.message == 'job "old" is archived, so this trigger never fires'
-    assert "alert" in problem.hint
-
-
 @pytest.mark.parametrize(
     ("job", "message"),
     [
