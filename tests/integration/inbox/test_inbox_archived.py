@@ -101,13 +101,19 @@ def post(conn: Any, body: dict) -> dict:
 
 
 def delivered(conn: Any, message_id: int) -> list[str]:
-    """The DAGs a message was delivered to: the pending runs its asset events made."""
+    """The DAGs a message was delivered to: the pending runs its asset events made.
+
+    Only events from the message's arrival on: message ids start at 1 again whenever a test
+    empties the openfn tables, and Airflow's tables still hold the events of earlier tests'
+    messages with the same ids (delivered to other projects' DAGs).
+    """
     Dispatcher(sync_registry=False).dispatch_pending()
     rows = conn.execute(
         "SELECT DISTINCT k.target_dag_id FROM partitioned_asset_key_log AS k "
         "JOIN asset_event AS e ON e.id = k.asset_event_id "
-        "WHERE e.extra::jsonb -> 'message_ids' = %s::jsonb ORDER BY 1",
-        [json.dumps([message_id])],
+        "WHERE e.extra::jsonb -> 'message_ids' = %s::jsonb "
+        "AND e.timestamp >= (SELECT received_at FROM openfn_message WHERE id = %s) ORDER BY 1",
+        [json.dumps([message_id]), message_id],
     ).fetchall()
     return [row["target_dag_id"] for row in rows]
 
