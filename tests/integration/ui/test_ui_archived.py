@@ -229,11 +229,18 @@ def demo_project() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def archived_runs(seeded: dict[str, int], db_url: str) -> None:
-    """Runs of the archived jobs core/retired (two, the last failed) and inbox/old."""
+    """Runs of the archived jobs core/retired (two, the last failed) and inbox/old, and project
+    archive-demo in the registry.
+
+    The page tests before empty the registry and sync only the test projects; the api-server
+    syncs the DAGs folder again only within 10 s, so the screen could still lack archive-demo.
+    """
+    from openfn_airflow.inbox.registry import sync_projects
     from openfn_airflow.store.database import connect
 
     conn = connect(db_url)
     try:
+        sync_projects(conn, Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]), prune=False)
         for status in ("success", "failed"):
             make_run(conn, project="core", job="retired", trigger="message", status=status)
         make_run(conn, project="inbox", job="old", trigger="message", status="success")
