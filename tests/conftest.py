@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import functools
+import importlib.util
 import os
+import re
 import shutil
 import tempfile
+from pathlib import Path
+
+import pytest
 
 # Set before any test module imports airflow, which reads AIRFLOW_HOME once, at import.
 _home = tempfile.mkdtemp(prefix="openfn-airflow-test-home-")
@@ -17,14 +23,6 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 from adaptors import adaptors_path  # noqa: E402 (after AIRFLOW_HOME: it imports the package)
 
 os.environ.setdefault("AIRFLOW__OPENFN__ADAPTORS_PATH", str(adaptors_path()))
-
-
-import functools  # noqa: E402
-import importlib.util  # noqa: E402
-import re  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
 
 # `make test PYTEST_WORKERS="-n 2 --no-loadscope-reorder"` runs two pytest workers
 # (pytest-xdist). Each has a database of its own (tests/integration/conftest.py) and runs one test

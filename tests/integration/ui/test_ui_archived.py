@@ -235,12 +235,11 @@ def archived_runs(seeded: dict[str, int], db_url: str) -> None:
     The page tests before empty the registry and sync only the test projects; the api-server
     syncs the DAGs folder again only within 10 s, so the screen could still lack archive-demo.
     """
-    from openfn_airflow.inbox.registry import sync_projects
     from openfn_airflow.store.database import connect
 
     conn = connect(db_url)
     try:
-        sync_projects(conn, Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]), prune=False)
+        sync(conn, Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]))
         for status in ("success", "failed"):
             make_run(conn, project="core", job="retired", trigger="message", status=status)
         make_run(conn, project="inbox", job="old", trigger="message", status="success")
