@@ -15,7 +15,7 @@ from pathlib import Path
 import cluster as cluster_module
 import pytest
 from adaptors import adaptors_repo
-from cluster import Cluster, count_dags, fresh_start, wait_for
+from cluster import Cluster, count_dags, cron_run_then_next, fresh_start, wait_for
 from factories import make_message
 
 REPO = Path(__file__).resolve().parents[3]
@@ -139,18 +139,7 @@ def test_batched_runs_one_ledger_run_per_message(cluster, conn):
 
 
 def test_cron_runs_carry_the_cursor(cluster, conn):
-    rows = wait_for(
-        lambda: (
-            (rows := [r for r in finished_runs(conn, "counter") if r["trigger"] == "cron"])
-            and len(rows) >= 2
-            and rows
-        ),
-        200,
-        "two scheduled cron runs",
-        cluster,
-    )
-    first, second = rows[-2:]
-    assert first["dag_run_id"].startswith("scheduled__")
+    first, second = cron_run_then_next(cluster, conn, "js", "counter")
     assert [first["exit_code"], second["exit_code"]] == [0, 0]
     assert second["initial_state"]["count"] == first["final_state"]["count"]
     assert second["final_state"]["count"] == first["final_state"]["count"] + 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cluster as cluster_module
 import pytest
-from cluster import count_dags, settle, wait_for
+from cluster import count_dags, cron_run_then_next, settle, wait_for
 from factories import make_message
 
 from openfn_airflow.store import runs
@@ -202,18 +202,7 @@ def test_clearing_a_task_repeats_its_run(cluster, conn, body, state, exit_code):
 
 
 def test_cron_runs_carry_the_cursor(cluster, conn):
-    """The core project's counter job runs every minute; two runs show the cursor carried."""
-    rows = wait_for(
-        lambda: (
-            (rows := [r for r in finished_runs(conn, "counter") if r["trigger"] == "cron"])
-            and len(rows) >= 2
-            and rows
-        ),
-        200,
-        "two scheduled cron runs",
-        cluster,
-    )
-    first, second = rows[-2:]
-    assert first["dag_run_id"].startswith("scheduled__")
+    """The core project's counter job runs every minute; the run after a tick's starts from its cursor."""
+    first, second = cron_run_then_next(cluster, conn, "core", "counter")
     assert second["initial_state"]["count"] == first["final_state"]["count"]
     assert second["final_state"]["count"] == first["final_state"]["count"] + 1

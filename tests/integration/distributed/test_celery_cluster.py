@@ -26,7 +26,7 @@ REGISTER_DAG = "openfn__inbox__register"
 FINAL_LEDGER = ("success", "failed", "killed", "crashed", "lost")
 # Messages posted before one worker is killed, and after: enough that both workers hold tasks
 # when one is lost (each runs 4 at once) and that the survivor takes over what follows.
-FIRST, SECOND = 40, 20
+FIRST, SECOND = 20, 10
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler, pytest.mark.distributed]
 

@@ -23,17 +23,31 @@ class FabServer(Cluster):
         return self
 
 
+# Runs Airflow CLI commands one after the other in ONE Python process: each `airflow` process
+# spends seconds importing Airflow and FAB, and a FAB fixture needs half a dozen commands.
+_RUN_COMMANDS = """
+import json, sys
+from airflow.cli import cli_parser
+parser = cli_parser.get_parser()
+for argv in json.loads(sys.argv[1]):
+    print("$ airflow", *argv[:2], flush=True)
+    args = parser.parse_args(argv)
+    args.func(args)
+"""
+
+
 def airflow_commands(server: Cluster, commands: list[list[str]]) -> None:
-    """``airflow <command>`` for each command, in order, one process each; fails on the first error."""
-    for argv in commands:
-        done = subprocess.run(
-            [str(VENV_BIN / "airflow"), *argv],
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    """``airflow <command>`` for each command, in order, in one process; fails on the first error."""
+    import json
+
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", _RUN_COMMANDS, json.dumps(commands)],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 def user_command(user: str, password: str, role: str) -> list[str]:
