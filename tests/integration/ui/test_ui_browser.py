@@ -20,7 +20,7 @@ from cluster import fresh_start
 from factories import serialize_dags
 from playwright.sync_api import Error as PlaywrightError
 from seed import seed
-from server import ApiServer
+from server import ApiServer, logged_in_context
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "bench" / "out" / "screenshots"
@@ -72,26 +72,35 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def log_in(browser: Any, server: ApiServer, user: str, mode: str = "light") -> Any:
-    """A page logged in through Airflow's own login page, Airflow's UI in ``mode``."""
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, color_scheme=mode, accept_downloads=True
+def log_in(
+    browser: Any, server: ApiServer, user: str, mode: str = "light", start: str = "/plugin/openfn"
+) -> Any:
+    """A page of Airflow's UI in ``mode`` at ``start`` (by default Airflow's page of the OpenFn
+    screens), logged in (once) through Airflow's own login page.
+
+    Loading Airflow's home page first costs each test about 2 s more; the inbox test opens the
+    screens from the home page, through Airflow's navigation (``open_openfn``).
+    """
+    context = logged_in_context(
+        browser,
+        server,
+        user,
+        viewport={"width": 1400, "height": 1000},
+        color_scheme=mode,
+        accept_downloads=True,
     )
     context.add_init_script(f"localStorage.setItem('theme', '{mode}')")
     page = context.new_page()
-    page.goto(f"{server.url}/")
-    page.wait_for_url(re.compile(r"/auth/login"))
-    page.locator("input[name=username]").fill(user)
-    page.locator("input[name=password]").fill(server.password(user))
-    page.locator("button[type=submit]").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
+    page.goto(f"{server.url}{start}")
     return page
 
 
 def open_openfn(page: Any) -> Any:
-    """Click "OpenFn" in Airflow's navigation; return the frame the screens are shown in."""
-    page.get_by_test_id("nav-sidebar").get_by_role("link", name="OpenFn", exact=True).click()
-    page.wait_for_url(re.compile(r"/plugin/openfn"))
+    """The frame the OpenFn screens are shown in: "OpenFn" clicked in Airflow's navigation,
+    unless the page shows them already."""
+    if "/plugin/openfn" not in page.url:
+        page.get_by_test_id("nav-sidebar").get_by_role("link", name="OpenFn", exact=True).click()
+        page.wait_for_url(re.compile(r"/plugin/openfn"))
     return frame_of(page)
 
 
@@ -152,7 +161,7 @@ def test_anonymous_visitor_is_sent_to_airflows_login(browser: Any, server: ApiSe
 def test_admin_works_through_the_inbox(
     browser: Any, server: ApiServer, seeded: dict[str, int]
 ) -> None:
-    page = log_in(browser, server, "admin")
+    page = log_in(browser, server, "admin", start="/")
     frame = open_openfn(page)
     assert frame.locator("h1").inner_text() == "Inbox"
     assert rows(frame, "messages").count() == 32
@@ -797,8 +806,9 @@ def test_admin_steps_to_newer_and_older_messages_and_runs(
 def test_a_custom_range_is_typed_in_the_users_time_zone_and_linked_with_its_offset(
     browser: Any, server: ApiServer, seeded: dict[str, int], mode: str
 ) -> None:
-    page = log_in(browser, server, "admin", mode)
-    # The zone picked in Airflow's UI (its user settings keep it in localStorage).
+    page = log_in(browser, server, "admin", mode, start="/")
+    # The zone picked in Airflow's UI (its user settings keep it in localStorage), before the
+    # screens open.
     page.context.add_init_script("localStorage.setItem('timezone', '\"America/New_York\"')")
     frame = open_openfn(page)
     assert "America/New_York" in frame.locator("th", has_text="Received").inner_text()

@@ -19,7 +19,7 @@ import pytest
 from cluster import fresh_start
 from factories import serialize_dags
 from seed import seed
-from server import ApiServer
+from server import ApiServer, logged_in_context
 
 pytestmark = pytest.mark.integration
 
@@ -142,7 +142,9 @@ class Watched:
     """A page logged in as the admin, keeping its console errors (every frame's)."""
 
     def __init__(self, browser: Any, server: ApiServer) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context = logged_in_context(
+            browser, server, "admin", viewport={"width": 1400, "height": 1000}
+        )
         self.context.add_init_script(WATCH_VIOLATIONS)
         self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
         self.page = self.context.new_page()
@@ -150,11 +152,6 @@ class Watched:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         self.page.goto(f"{server.url}/")
-        self.page.wait_for_url(re.compile(r"/auth/login"))
-        self.page.locator("input[name=username]").fill("admin")
-        self.page.locator("input[name=password]").fill(server.password("admin"))
-        self.page.locator("button[type=submit]").click()
-        self.page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
         self.page.wait_for_load_state("networkidle")
         self.errors.clear()  # what Airflow's own pages say before ours is not checked
 
