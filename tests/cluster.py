@@ -24,6 +24,7 @@ from cryptography.fernet import Fernet
 
 VENV_BIN = Path(sys.executable).parent
 T = TypeVar("T")
+C = TypeVar("C", bound="Cluster")
 
 
 def wait_for(
@@ -340,6 +341,27 @@ class Cluster:
         return httpx.request(
             method, f"{self.url}/api/v2{path}", headers=headers, timeout=60, **kwargs
         )
+
+
+# Real Airflow processes several test modules share (tests/integration/conftest.py names them):
+# started by the first module that asks, stopped after the last test that uses them, before any
+# other test runs. Never left running under other tests: a live api-server's dispatcher claims
+# the dispatch rows those tests make (an inbox test under pytest-xdist found 61 of its 75 gone).
+_shared: dict[str, Cluster] = {}
+
+
+def shared(name: str, start: Callable[[], C]) -> C:
+    """The running processes named ``name``; ``start()`` them if none run."""
+    if name not in _shared:
+        _shared[name] = start()
+    return _shared[name]  # type: ignore[return-value]
+
+
+def stop_shared(name: str) -> None:
+    """Stop the shared processes named ``name``, if they run."""
+    started = _shared.pop(name, None)
+    if started is not None:
+        started.stop()
 
 
 def settle(db_url: str, cluster: Cluster, timeout: float = 240) -> None:

@@ -39,6 +39,8 @@ CHANNEL = "openfn_dispatch"
 REGISTRY_SYNC_SECONDS = 10.0
 MAX_RETRY_DELAY_SECONDS = 300
 INDEX_BATCH = 1000
+# How often a thread waiting for a NOTIFY looks whether it is asked to stop.
+STOP_CHECK_SECONDS = 0.5
 
 
 def trigger_asset_uri(project: str, trigger: str) -> str:
@@ -191,6 +193,21 @@ class Dispatcher:
                 log.exception("OpenFn dispatcher failed; retrying in %.0f s", delay)
                 self._stopping.wait(delay)
 
+    def _wait_for_notify(self, conn: psycopg.Connection[Any]) -> bool:
+        """Wait up to the poll interval for a NOTIFY; whether one came.
+
+        In slices, so that ``stop()`` ends the wait: one wait of the whole interval outlasted
+        ``stop()``'s join with a long interval, and the thread went on running after it.
+        """
+        deadline = time.monotonic() + self.poll_interval
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            for _ in conn.notifies(timeout=min(left, STOP_CHECK_SECONDS), stop_after=1):
+                return True
+        return False
+
     def _loop(self, conn: psycopg.Connection[Any]) -> None:
         while not self._stopping.is_set():
             self.housekeep(conn)
@@ -198,9 +215,7 @@ class Dispatcher:
             with wrap_exceptions():
                 # Woken by the inbox's NOTIFY at once, or after the poll interval (rows deferred
                 # for later, a NOTIFY lost while reconnecting).
-                woken = False
-                for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
-                    woken = True
+                woken = self._wait_for_notify(conn)
                 if woken and self.coalesce > 0:
                     self._stopping.wait(self.coalesce)
                     # The NOTIFYs of the burst: the batch about to run covers their rows.

@@ -307,58 +307,62 @@ def fake_api() -> Iterator[object]:
     server.stop()
 
 
-# One real Airflow (api-server, scheduler, dag-processor) on the session's DAGs folder, shared by
-# every module that asks for ``shared_cluster``: starting one and waiting for its first parse
-# costs tens of seconds. Those modules are moved next to each other (below), and the cluster is
-# stopped after the last of them, so no other test runs beside a live scheduler.
+# Real Airflow processes shared by the modules that ask for them: ``shared_cluster`` (api-server,
+# scheduler, dag-processor on the session's DAGs folder) and ``ui_server`` (an api-server for the
+# browser modules, ui/conftest.py); starting one and waiting for its first parse costs tens of
+# seconds. The modules sharing one are moved next to each other (below); each is stopped after
+# the last test using it, so no other test runs beside it (tests/cluster.py ``shared``), and a
+# module that asks again later (pytest-xdist hands a worker modules in its own order) starts it
+# anew.
 SHARED_CLUSTER = "shared_cluster"
+SHARED = (SHARED_CLUSTER, "ui_server")
 
 
-def _uses_shared_cluster(item: pytest.Item) -> bool:
-    return SHARED_CLUSTER in getattr(item, "fixturenames", ())
+def _uses(item: pytest.Item, name: str) -> bool:
+    return name in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the modules that share the cluster one after the other, where the first of them was."""
-    modules = {item.module for item in items if _uses_shared_cluster(item)}  # type: ignore[attr-defined]
-    sharing = [item for item in items if getattr(item, "module", None) in modules]
-    if not sharing:
-        return
-    at = items.index(sharing[0])
-    rest = [item for item in items if getattr(item, "module", None) not in modules]
-    items[:] = rest[:at] + sharing + rest[at:]
+    """Run the modules that share processes one after the other, where the first of them was."""
+    for name in SHARED:
+        modules = {item.module for item in items if _uses(item, name)}  # type: ignore[attr-defined]
+        sharing = [item for item in items if getattr(item, "module", None) in modules]
+        if not sharing:
+            continue
+        at = items.index(sharing[0])
+        rest = [item for item in items if getattr(item, "module", None) not in modules]
+        items[:] = rest[:at] + sharing + rest[at:]
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    if _uses_shared_cluster(item) and (nextitem is None or not _uses_shared_cluster(nextitem)):
-        _stop_shared_cluster()
+    from cluster import stop_shared
+
+    for name in SHARED:
+        if _uses(item, name) and (nextitem is None or not _uses(nextitem, name)):
+            stop_shared(name)
 
 
-_shared: dict[str, object] = {}
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Nothing shared outlives the session (an interrupted run skips the teardown above)."""
+    from cluster import stop_shared
+
+    for name in SHARED:
+        stop_shared(name)
 
 
-def _stop_shared_cluster() -> None:
-    started = _shared.pop(SHARED_CLUSTER, None)
-    if started is not None:
-        started.stop()  # type: ignore[attr-defined]
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory, sqlalchemy_url: str, db_url: str, fake_api) -> object:
+    """The real Airflow processes on the session's DAGs folder (the test projects).
 
-
-@pytest.fixture(scope="session")
-def shared_cluster(
-    tmp_path_factory, sqlalchemy_url: str, db_url: str, fake_api
-) -> Iterator[object]:
-    """The real Airflow processes on the session's DAGs folder (the test projects), started once.
-
-    A module asking for it starts from ``settle_shared_cluster``: what an earlier module left
-    running has ended and the openfn tables are empty.
+    A module asking for it starts from ``settle``: what an earlier module left running has
+    ended and the openfn tables are empty.
     """
-    from cluster import Cluster, fresh_start
+    from cluster import Cluster, fresh_start, shared
 
-    fresh_start(db_url)
-    started = Cluster(tmp_path_factory.mktemp("airflow-home-shared"), sqlalchemy_url, DAGS_FOLDER)
-    _shared[SHARED_CLUSTER] = started.start()
-    try:
-        yield started
-    finally:
-        _stop_shared_cluster()
+    def start() -> Cluster:
+        fresh_start(db_url)
+        home = tmp_path_factory.mktemp("airflow-home-shared")
+        return Cluster(home, sqlalchemy_url, DAGS_FOLDER).start()
+
+    return shared(SHARED_CLUSTER, start)

@@ -163,3 +163,29 @@ def test_thread_wakes_on_notify_syncs_the_registry_and_indexes(autocommit):
         "SELECT id FROM openfn_message WHERE search_vector @@ to_tsquery('simple', 'zebr:*')"
     ).fetchall()
     assert [row["id"] for row in found] == [unindexed["id"]]
+
+
+def test_stop_ends_the_thread_while_it_waits_for_a_notify():
+    """An api-server's shutdown ends its dispatcher even when its poll interval is long: left
+    running, the thread went on claiming dispatch rows of whatever used the database next."""
+
+    def dispatchers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "openfn-dispatcher" and t.is_alive()]
+
+    assert dispatchers() == []
+    dispatcher = Dispatcher(poll_interval=60, sync_registry=False).start()
+    deadline = time.monotonic() + 30
+    while not [t for t in dispatchers() if "notifies" in _stack_of(t)]:
+        assert time.monotonic() < deadline, "the thread never waited for a NOTIFY"
+        time.sleep(0.1)
+    dispatcher.stop()
+    assert dispatchers() == []
+
+
+def _stack_of(thread: threading.Thread) -> str:
+    """The functions the thread is in now, innermost last."""
+    import sys
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident or -1)
+    return " ".join(entry.name for entry in traceback.extract_stack(frame)) if frame else ""

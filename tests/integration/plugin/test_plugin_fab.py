@@ -19,7 +19,7 @@ from cluster import wait_for
 from fab_helpers import FAB, FabServer, airflow_commands, client_for, user_command
 from plugin_helpers import API
 
-pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
+pytestmark = [pytest.mark.integration]  # an api-server only (no scheduler)
 
 DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 ROLES = {"fab-admin": "Admin", "fab-user": "User", "fab-viewer": "Viewer"}

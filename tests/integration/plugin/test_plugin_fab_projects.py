@@ -28,7 +28,7 @@ from plugin_helpers import API
 from openfn_airflow.inbox.multipart import Attachment
 from openfn_airflow.store import attachments
 
-pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
+pytestmark = [pytest.mark.integration]  # an api-server only (no scheduler)
 
 DAGS_FOLDER = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,22 +76,23 @@ def core_dags(_session_database: None) -> None:
     serialize_dags(dags_folder, "openfn_jobs.py")
 
 
-@pytest.fixture(scope="package")
-def ui_server(sqlalchemy_url: str) -> Iterator[Any]:
-    """One real api-server for every browser module of this package (starting one takes seconds).
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: Any, sqlalchemy_url: str) -> Any:
+    """One real api-server for the browser modules (starting one takes seconds), stopped after
+    the last test using it (tests/integration/conftest.py ``SHARED``).
 
     It holds nothing of a module: each module seeds the database (its ``seeded`` fixture) before
     it asks for ``server``, and the server reads the database on every request.
     """
+    from cluster import shared
     from server import ApiServer
 
-    home = Path(tempfile.mkdtemp(prefix="openfn-ui-server-"))
-    started = ApiServer(
-        home,
-        sqlalchemy_url,
-        Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]),
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
-    ).start()
-    yield started
-    started.stop()
-    shutil.rmtree(home, ignore_errors=True)
+    def start() -> ApiServer:
+        return ApiServer(
+            tmp_path_factory.mktemp("openfn-ui-server"),
+            sqlalchemy_url,
+            Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]),
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
+        ).start()
+
+    return shared("ui_server", start)
