@@ -11,9 +11,9 @@ INSTALLED_TEST := $(VENV)/.installed-test
 # when the committed package-lock.json is newer than this stamp.
 JS_DIR         := openfn_airflow/runtime/js
 JS_INSTALLED   := $(JS_DIR)/node_modules/.installed
-# Arguments for pytest in `make test`: PYTEST_WORKERS="-n 2 --no-loadscope-reorder" runs the
-# suite on two workers (tests/conftest.py groups the tests for them).
-PYTEST_WORKERS ?=
+# Arguments for pytest in `make test`: by default two pytest workers (pytest-xdist; tests/conftest.py
+# groups the tests for them); PYTEST_WORKERS= runs the suite in one process.
+PYTEST_WORKERS ?= -n 2 --no-loadscope-reorder
 # One message when Node.js 20+ or npm is missing; exits non-zero so `make test` stops there.
 CHECK_NODE = command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 \
 	&& node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \

@@ -16,8 +16,8 @@ from inbox_helpers import INBOX_ID, wait_for_inbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
-CLIENTS = 8
-KILL_AFTER_ACCEPTED = 25
+CLIENTS = 4
+KILL_AFTER_ACCEPTED = 12
 
 
 @pytest.fixture(scope="module")
