@@ -364,21 +364,39 @@ def stop_shared(name: str) -> None:
         started.stop()
 
 
+def served_projects(cluster: Cluster) -> list[str]:
+    """The projects in the cluster's DAGs folder: the ones whose DAG runs its scheduler runs."""
+    import yaml
+
+    folder = Path(cluster.env["AIRFLOW__CORE__DAGS_FOLDER"])
+    return sorted(
+        str(yaml.safe_load(spec.read_text(encoding="utf-8"))["project"])
+        for spec in folder.glob("*/project.yaml")
+    )
+
+
 def settle(db_url: str, cluster: Cluster, timeout: float = 240) -> None:
     """Before a module uses a running cluster: nothing earlier tests started still runs, then
     ``fresh_start``.
 
     DAG runs still queued (a chain of runs an earlier test left, say) are ended as failed rather
-    than waited for; the running ones are waited for: a DAG run deleted while its task runs
-    leaves the scheduler and the task arguing over a row that is gone.
+    than waited for; so are the running ones of projects this cluster does not serve: a cluster
+    stopped mid-run (another module's, on its own project) left them, and no scheduler will
+    ever end them (each module waited 240 s for them, in vain). The running ones of its own
+    projects are waited for: a DAG run deleted while its task runs leaves the scheduler and the
+    task arguing over a row that is gone.
     """
     import psycopg
+
+    projects = served_projects(cluster)
 
     def idle() -> bool:
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(
                 "UPDATE dag_run SET state = 'failed', end_date = now() "
-                "WHERE state = 'queued' AND starts_with(dag_id, 'openfn__')"
+                "WHERE starts_with(dag_id, 'openfn__') AND (state = 'queued' OR "
+                "(state = 'running' AND NOT split_part(dag_id, '__', 2) = ANY(%s)))",
+                [projects],
             )
             row = conn.execute(
                 "SELECT count(*) FROM dag_run WHERE state = 'running' "
