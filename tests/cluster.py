@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx
 from cryptography.fernet import Fernet
@@ -83,8 +83,10 @@ def cron_run_then_next(cluster: Cluster, conn, project: str, job: str) -> tuple[
 
     first = wait_for(ticked, 200, "a scheduled cron run", cluster)
     assert first["dag_run_id"].startswith("scheduled__"), first
+    from openfn_airflow.dags.factory import dag_id_for
+
     answer = cluster.api(
-        "POST", f"/dags/openfn__{project}__{job}/dagRuns", json={"logical_date": None}
+        "POST", f"/dags/{dag_id_for(project, job)}/dagRuns", json={"logical_date": None}
     )
     assert answer.status_code == 200, answer.text
     run_id = answer.json()["dag_run_id"]
@@ -352,9 +354,10 @@ _shared: dict[str, Cluster] = {}
 
 def shared(name: str, start: Callable[[], C]) -> C:
     """The running processes named ``name``; ``start()`` them if none run."""
-    if name not in _shared:
-        _shared[name] = start()
-    return _shared[name]  # type: ignore[return-value]
+    started = _shared.get(name)
+    if started is None:
+        started = _shared[name] = start()
+    return cast(C, started)
 
 
 def stop_shared(name: str) -> None:
@@ -365,14 +368,15 @@ def stop_shared(name: str) -> None:
 
 
 def served_projects(cluster: Cluster) -> list[str]:
-    """The projects in the cluster's DAGs folder: the ones whose DAG runs its scheduler runs."""
-    import yaml
+    """The projects in the cluster's DAGs folder: the ones whose DAG runs its scheduler runs.
 
-    folder = Path(cluster.env["AIRFLOW__CORE__DAGS_FOLDER"])
-    return sorted(
-        str(yaml.safe_load(spec.read_text(encoding="utf-8"))["project"])
-        for spec in folder.glob("*/project.yaml")
-    )
+    Found and read as the DAG loader finds and reads them (``find_projects``).
+    """
+    from openfn_airflow.spec.folders import find_projects
+    from openfn_airflow.spec.loader import load_project_lenient
+
+    folder = cluster.env["AIRFLOW__CORE__DAGS_FOLDER"]
+    return sorted({load_project_lenient(spec).name for spec in find_projects(folder)})
 
 
 def settle(db_url: str, cluster: Cluster, timeout: float = 240) -> None:
