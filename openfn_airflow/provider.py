@@ -81,6 +81,21 @@ def get_provider_info() -> dict[str, Any]:
                         "50000",
                         "200000",
                     ),
+                    "auto_threshold": _option(
+                        "DAG runs of a `runs: auto` job that may wait to start (queued in\n"
+                        "Airflow, or their task not started) before the job's next messages wait\n"
+                        "in its queue and share one DAG run. 0: [core] parallelism.\n",
+                        "integer",
+                        "0",
+                        "4",
+                    ),
+                    "auto_batch_max": _option(
+                        "Messages one DAG run of a `runs: auto` job takes from its queue at most\n"
+                        "(each its own OpenFn run, with its own log and exit code).\n",
+                        "integer",
+                        "500",
+                        "1000",
+                    ),
                     "adaptors_path": _option(
                         "Folder holding the OpenFn adaptors JavaScript jobs run on, one\n"
                         "name_version alias each (filled by `openfn-airflow adaptors install`\n"

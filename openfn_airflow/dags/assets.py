@@ -1,14 +1,19 @@
 """Register the asset events that start job DAG runs, inside the caller's Airflow DB session.
 
 The inbox dispatcher and bulk reprocess call ``schedule_messages``; tests and benchmarks call it
-too, standing in for them. One trigger asset serves both kinds of listening job:
+too, standing in for them. One trigger asset serves every kind of listening job:
 
 - per-message jobs (partition-aware DAGs) get one event per message, each with a fresh UUID
   partition key, so the scheduler makes one DAG run per delivery;
 - batched jobs (plain asset schedule) get one pending ledger run per message, written in the same
   transaction, and one event without a partition key that wakes the DAG. Their DAG runs claim the
   pending runs, so a message is never lost when Airflow folds events into an earlier DAG run or
-  leaves a late one for the next.
+  leaves a late one for the next;
+- auto jobs (partition-aware DAGs too) get what per-message jobs get while fewer than
+  ``[openfn] auto_threshold`` of their DAG runs wait to start and nothing waits in their queue;
+  otherwise their messages join their queue of pending runs, under the queue's lock, and events
+  are registered only for the DAG runs still needed. Each of their DAG runs takes up to
+  ``[openfn] auto_batch_max`` pending runs of the queue when its task starts.
 
 Events carry the message ids in ``extra``. Paused DAGs (jobs switched off) get nothing: Airflow
 would drop their events for good.
@@ -24,7 +29,7 @@ partition mapper and rollup fingerprint, and calls the same listener hooks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +44,8 @@ class Scheduled:
 
     per_message_jobs: list[str] = field(default_factory=list)
     batched_jobs: list[str] = field(default_factory=list)
+    #: ``auto`` jobs whose messages joined their queue (the job was busy).
+    queued_jobs: list[str] = field(default_factory=list)
     events: int = 0
 
 
@@ -100,10 +107,14 @@ def _insert_returning_ids(session: Any, model: Any, rows: list[dict[str, Any]]) 
     return list(session.scalars(statement, rows).all())
 
 
+def _per_message(message_ids: Sequence[int]) -> list[dict[str, Any]]:
+    return [{"message_ids": [message_id]} for message_id in message_ids]
+
+
 def _register_partitioned(
-    session: Any, asset: Any, dag_ids: Sequence[str], message_ids: Sequence[int]
+    session: Any, asset: Any, dag_ids: Sequence[str], extras: list[dict[str, Any]]
 ) -> None:
-    """One event per message with a fresh UUID partition key, queued for each of ``dag_ids``.
+    """One event per extra with a fresh UUID partition key, queued for each of ``dag_ids``.
 
     What ``register_asset_change(partition_key=...)`` does per event, for a whole batch: one
     ``asset_event`` per message, then per listening partition-aware DAG one pending
@@ -118,8 +129,7 @@ def _register_partitioned(
     from airflow.timetables.base import compute_rollup_fingerprint
     from airflow.utils.helpers import is_container
 
-    keys = [str(uuid.uuid4()) for _ in message_ids]
-    extras: list[dict[str, Any]] = [{"message_ids": [message_id]} for message_id in message_ids]
+    keys = [str(uuid.uuid4()) for _ in extras]
     event_ids = _insert_returning_ids(
         session,
         AssetEvent,
@@ -194,19 +204,21 @@ def schedule_messages(
     project: str,
     uri: str,
     message_ids: Sequence[int],
-    jobs: Collection[str] | None = None,
+    jobs: Collection[str] | Mapping[str, str] | None = None,
 ) -> Scheduled:
     """Schedule ``message_ids`` on the trigger asset ``uri`` for every job of ``project`` on it.
 
-    ``jobs``: only these jobs (the registry's, which the inbox dispatcher passes), so a DAG
-    Airflow still has of a job its spec archived or removed gets nothing, even before Airflow
-    marks it stale. Everything is written in ``session``; it takes effect when the caller commits.
+    ``jobs``: only these jobs (the registry's, which the inbox dispatcher passes, as a mapping to
+    their ``runs``), so a DAG Airflow still has of a job its spec archived or removed gets
+    nothing, even before Airflow marks it stale. Without modes, they are read from the registry.
+    Everything is written in ``session``; it takes effect when the caller commits.
     """
     from openfn_airflow.dags.factory import dag_id_for
     from openfn_airflow.store.queries import query
 
     asset = _asset_model(session, uri)
     prefix = dag_id_for(project, "")
+    modes = jobs if isinstance(jobs, Mapping) else _job_modes(session, project)
     done = Scheduled()
     ids = [int(i) for i in message_ids]
     for dag_id, partitioned in _listening_dags(session, asset):
@@ -215,18 +227,94 @@ def schedule_messages(
         job = dag_id[len(prefix) :]
         if jobs is not None and job not in jobs:
             continue
-        (done.per_message_jobs if partitioned else done.batched_jobs).append(job)
         if not partitioned:
+            done.batched_jobs.append(job)
             session.connection().exec_driver_sql(
                 query("queue_runs"), {"project": project, "job": job, "message_ids": ids}
             )
+        elif (
+            modes.get(job) == "auto" and ids and _queue_when_busy(session, asset, project, job, ids)
+        ):
+            done.queued_jobs.append(job)
+        else:
+            done.per_message_jobs.append(job)
     if done.per_message_jobs and ids:
-        _register_partitioned(session, asset, [prefix + job for job in done.per_message_jobs], ids)
+        dag_ids = [prefix + job for job in done.per_message_jobs]
+        _register_partitioned(session, asset, dag_ids, _per_message(ids))
         done.events += len(ids)
     if done.batched_jobs and ids:
         _register(session, asset, {"message_ids": ids, "queued": True})
         done.events += 1
     return done
+
+
+def _job_modes(session: Any, project: str) -> dict[str, str]:
+    from openfn_airflow.store.queries import query
+
+    rows = session.connection().exec_driver_sql(query("list_job_modes"), {"project": project})
+    return {row["name"]: row["runs"] for row in rows.mappings()}
+
+
+def _queue_when_busy(
+    session: Any, asset: Any, project: str, job: str, message_ids: list[int]
+) -> bool:
+    """Deliver to an ``auto`` job: False when each message should have its own DAG run.
+
+    Under the job queue's lock (a claim waits for this transaction): while fewer than the
+    threshold of its DAG runs wait to start and nothing waits in its queue, one DAG run per
+    message. Otherwise the messages join the job's queue as pending runs, which the DAG runs
+    waiting to start take (``auto_batch_max`` each) when they do, and events are registered only
+    for the DAG runs still needed: as many as the queue fills, up to the threshold.
+    """
+    from openfn_airflow.dags.factory import dag_id_for
+    from openfn_airflow.dags.queue import dag_runs_not_started
+    from openfn_airflow.dags.settings import auto_batch_max, auto_threshold
+    from openfn_airflow.store.queries import query
+
+    connection = session.connection()
+    names = {"project": project, "job": job}
+    connection.exec_driver_sql(query("lock_job_queue"), names)
+    dag_id = dag_id_for(project, job)
+    waiting = dag_runs_not_started(session, dag_id)
+    pending = int(connection.exec_driver_sql(query("count_pending_runs"), names).scalar() or 0)
+    threshold = auto_threshold()
+    if pending == 0 and waiting + len(message_ids) <= threshold:
+        return False
+    connection.exec_driver_sql(query("queue_runs"), {**names, "message_ids": message_ids})
+    queued = pending + len(message_ids)
+    wanted = min(threshold, -(-queued // auto_batch_max()))
+    wakes = max(0, wanted - waiting)
+    if wakes:
+        # The first names the messages (the message page finds a delivery by it); the others
+        # only wake a DAG run that takes from the queue.
+        extras = [{"message_ids": message_ids, "queued": True}] + [{"queued": True}] * (wakes - 1)
+        _register_partitioned(session, asset, [dag_id], extras)
+    return True
+
+
+def wake_queue(session: Any, project: str, uri: str, job: str) -> bool:
+    """Start a DAG run of the ``auto`` job ``job`` for its queue if none will take it; whether one.
+
+    The dispatcher's safety net for a queue left behind: the DAG runs it counted on failed
+    or were deleted before they took from it. A paused job's queue waits for it to be switched on.
+    """
+    from openfn_airflow.dags.factory import dag_id_for
+    from openfn_airflow.dags.queue import dag_runs_not_started
+    from openfn_airflow.store.queries import query
+
+    asset = _asset_model(session, uri)
+    dag_id = dag_id_for(project, job)
+    if not any(d == dag_id and partitioned for d, partitioned in _listening_dags(session, asset)):
+        return False
+    names = {"project": project, "job": job}
+    connection = session.connection()
+    connection.exec_driver_sql(query("lock_job_queue"), names)
+    if dag_runs_not_started(session, dag_id) > 0:
+        return False
+    if not connection.exec_driver_sql(query("count_pending_runs"), names).scalar():
+        return False
+    _register_partitioned(session, asset, [dag_id], [{"queued": True}])
+    return True
 
 
 def register_message_events(
@@ -242,5 +330,5 @@ def register_message_events(
         _register(session, asset, {"message_ids": list(message_ids)})
         return 1
     dag_ids = [dag_id for dag_id, partitioned in _listening_dags(session, asset) if partitioned]
-    _register_partitioned(session, asset, dag_ids, [int(i) for i in message_ids])
+    _register_partitioned(session, asset, dag_ids, _per_message([int(i) for i in message_ids]))
     return len(message_ids)

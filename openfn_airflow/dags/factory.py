@@ -28,6 +28,7 @@ DAG_ID_PREFIX = "openfn"
 START_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 # The job task's own Airflow timeout is a backstop behind the runtime's, which records exit 2.
 TIMEOUT_GRACE_SECONDS = 60
+UPSTREAM_KINDS = ("success", "failure")
 
 
 def dag_id_for(project: str, job: str) -> str:
@@ -85,7 +86,9 @@ def build_job_dag(project: Project, job: Job) -> DAG:
     trigger = project.trigger_of(job)
     kind = trigger.kind if trigger is not None else ""
     timeout = job.timeout if job.timeout is not None else default_job_timeout()
-    batched = job.runs == "batched"
+    # An auto job's DAG run may carry a batch of messages, each its own OpenFn run with its own
+    # timeout (exit 2): the task as a whole has no timeout, as a batched job's has none.
+    many = job.runs == "batched" or (job.runs == "auto" and kind in ("message", *UPSTREAM_KINDS))
     tags = {"openfn", f"project:{project.name}", f"trigger:{kind or 'manual'}", *job.tags}
     dag = DAG(
         dag_id=dag_id_for(project.name, job.name),
@@ -137,13 +140,13 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             job_timeout=timeout,
             console=job.console,
             test_mode=job.test_mode,
-            batched=batched,
+            runs=job.runs,
             on_failure_callback=mark_unfinished_runs,
             # A project's concurrency: every job's run task takes a slot of the project's pool
             # (created and sized by the api-server from the spec: inbox/pools.py).
             **({"pool": project.pool} if project.pool else {}),
             execution_timeout=None
-            if batched
+            if many
             else dt.timedelta(seconds=timeout + TIMEOUT_GRACE_SECONDS),
         )
         outcomes: tuple[tuple[Literal["success", "failure"], str], ...] = (
@@ -151,9 +154,11 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             ("failure", project.failure_asset_uri(job.name)),
         )
         for outcome, uri in outcomes:
-            if not project.downstream_of(job.name, outcome):
+            downstream = project.downstream_of(job.name, outcome)
+            if not downstream:
                 continue
-            if batched:
+            if many:
+                # Some runs of the DAG run may succeed and others fail: each outcome's emit runs.
                 rule = TriggerRule.ALL_DONE
             else:
                 rule = TriggerRule.ALL_SUCCESS if outcome == "success" else TriggerRule.ALL_FAILED
@@ -162,6 +167,8 @@ def build_job_dag(project: Project, job: Job) -> DAG:
                 outcome=outcome,
                 project=project.name,
                 job=job.name,
+                # One event per run unless every job downstream takes several in one DAG run.
+                fold=many and all(other.runs == "auto" for other in downstream),
                 outlets=[Asset(uri)],
                 trigger_rule=rule,
             )

@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from openfn_airflow.dags.credentials import load_configuration
 from openfn_airflow.dags.settings import (
     adaptors_path,
+    auto_batch_max,
     cursor_max_bytes,
     database_wait,
     job_memory_limit,
@@ -32,6 +33,7 @@ from openfn_airflow.tasks import (
     TaskTrigger,
     run_key,
     runs_ended_in,
+    runs_key,
 )
 from openfn_airflow.tasks import mark_unfinished_runs as mark_unfinished
 
@@ -139,11 +141,11 @@ class OpenFnJobOperator(BaseOperator):
         job_timeout: float | None = None,
         console: bool = True,
         test_mode: bool = False,
-        batched: bool = False,
+        runs: str = "per-message",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.batched = batched
+        self.runs = runs
         self.project = project
         self.job = job
         self.job_file = job_file
@@ -174,7 +176,8 @@ class OpenFnJobOperator(BaseOperator):
             connect=partial(connect_to_ledger, self.log),
             credential=self.credential,
             load_configuration=load_configuration,
-            batched=self.batched,
+            batched=self.runs in ("batched", "auto"),
+            batch_max=auto_batch_max() if self.runs == "auto" else None,
             cursor_max_bytes=cursor_max_bytes(),
             log=self.log,
         )
@@ -203,12 +206,21 @@ class EmitRunEventsOperator(BaseOperator):
     template_fields: Sequence[str] = ()
 
     def __init__(
-        self, *, outcome: Literal["success", "failure"], project: str, job: str, **kwargs: Any
+        self,
+        *,
+        outcome: Literal["success", "failure"],
+        project: str,
+        job: str,
+        fold: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.outcome: Literal["success", "failure"] = outcome
         self.project = project
         self.job = job
+        #: Every job downstream is ``runs: auto``: the runs of a DAG run that carried several
+        #: messages start one DAG run downstream, each still its own OpenFn run there.
+        self.fold = fold
 
     def execute(self, context: Any) -> list[int]:
         ti = context["ti"]
@@ -217,9 +229,14 @@ class EmitRunEventsOperator(BaseOperator):
         )
         if not ids:
             raise AirflowSkipException(f"no run of this DAG run ended in {self.outcome}")
+        extra: dict[str, Any] = {"project": self.project, "job": self.job, "outcome": self.outcome}
+        keys = [run_key(i) for i in ids]
+        if self.fold and len(ids) > 1:
+            extra["run_ids"] = ids
+            keys = [runs_key(ids)]
         for outlet in self.outlets:
             accessor = context["outlet_events"][outlet]
-            accessor.extra = {"project": self.project, "job": self.job, "outcome": self.outcome}
-            accessor.add_partitions([run_key(i) for i in ids])
+            accessor.extra = extra
+            accessor.add_partitions(keys)
         self.log.info("Emitted %s for runs %s", self.outcome, ids)
         return ids

@@ -44,3 +44,26 @@ def adaptors_path() -> str:
     if configured:
         return os.path.expanduser(configured)
     return str(Path(AIRFLOW_HOME) / "openfn" / "adaptors")
+
+
+#: Messages one DAG run of an ``auto`` job takes from its queue at most.
+DEFAULT_AUTO_BATCH_MAX = 500
+
+
+def auto_batch_max() -> int:
+    """``[openfn] auto_batch_max``: messages one DAG run of an ``auto`` job runs at most."""
+    from airflow.configuration import conf
+
+    return max(1, conf.getint("openfn", "auto_batch_max", fallback=DEFAULT_AUTO_BATCH_MAX))
+
+
+def auto_threshold() -> int:
+    """``[openfn] auto_threshold``: DAG runs of an ``auto`` job that may wait to start before
+    its next messages share one DAG run; 0 (the default): the executor's capacity, Airflow's
+    ``[core] parallelism``."""
+    from airflow.configuration import conf
+
+    value = conf.getint("openfn", "auto_threshold", fallback=0)
+    if value > 0:
+        return value
+    return max(1, conf.getint("core", "parallelism", fallback=32))

@@ -9,8 +9,10 @@ ONE Airflow ORM transaction: claim due rows ``FOR UPDATE SKIP LOCKED``, register
 (``schedule_messages``) and mark the rows dispatched, then commit. A crash before the commit
 leaves the rows pending for the next dispatcher; several api-servers never take the same row.
 A trigger whose asset Airflow does not know yet (its DAG is not parsed) leaves its rows pending,
-retried with an exponential delay. The thread also syncs the registry every 10 s and fills in
-search vectors the inbox left out.
+retried with an exponential delay. An ``auto`` job gets one event per message while few of its
+DAG runs wait to start, and its messages join its queue past that (``dags/assets.py``); every
+second the thread makes sure a queue that waits has a DAG run to take it. It also syncs the
+registry every 10 s and fills in search vectors the inbox left out.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from openfn_airflow.inbox.pools import PoolSync
 from openfn_airflow.spec.models import ASSET_SCHEME
 from openfn_airflow.store import dispatch
 from openfn_airflow.store.database import connect, wrap_exceptions
-from openfn_airflow.store.queries import query
+from openfn_airflow.store.queries import fetch_all, query
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,11 @@ MAX_RETRY_DELAY_SECONDS = 300
 INDEX_BATCH = 1000
 # How often a thread waiting for a NOTIFY looks whether it is asked to stop.
 STOP_CHECK_SECONDS = 0.5
+# An auto job's pending runs this old with no DAG run to take them get one (``wake_queue``):
+# left when a DAG run took its ``auto_batch_max`` and no message came after, or when the DAG
+# run counted on was lost. Looked for every second.
+STALLED_QUEUE_SECONDS = 3.0
+STALLED_QUEUE_CHECK_SECONDS = 1.0
 
 
 def trigger_asset_uri(project: str, trigger: str) -> str:
@@ -73,6 +80,7 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sync = 0.0
+        self._next_wake = 0.0
         self._pools = PoolSync()
 
     def start(self) -> Dispatcher:
@@ -113,13 +121,15 @@ class Dispatcher:
             for row in rows:
                 groups[(row["project"], row["trigger"])].append(row)
             done: list[int] = []
-            for (project, trigger), claimed in groups.items():
+            # In one order in every dispatcher: an auto job's queue lock is taken trigger by
+            # trigger, and two dispatchers must not each hold the lock the other waits for.
+            for (project, trigger), claimed in sorted(groups.items()):
                 ids = [row["id"] for row in claimed]
                 uri = trigger_asset_uri(project, trigger)
                 # The registry's jobs on the trigger: not a DAG of an archived or removed job
                 # that Airflow has not marked stale yet.
                 jobs = {
-                    job["name"]
+                    job["name"]: job["runs"]
                     for job in connection.exec_driver_sql(
                         query("list_trigger_jobs"), {"project": project, "trigger": trigger}
                     ).mappings()
@@ -152,7 +162,8 @@ class Dispatcher:
         return total
 
     def housekeep(self, conn: psycopg.Connection[Any]) -> None:
-        """Sync the registry when due and fill in missing search vectors (autocommit ``conn``)."""
+        """Sync the registry and wake stalled auto queues when due, and fill in missing search
+        vectors (autocommit ``conn``)."""
         if self.sync_registry and time.monotonic() >= self._next_sync:
             listing = spec_folders(self.dags_folder or settings.dags_folder())
             try:
@@ -160,9 +171,43 @@ class Dispatcher:
                 self._sync_pools(listing.folders)
             finally:
                 self._next_sync = time.monotonic() + REGISTRY_SYNC_SECONDS
+        if time.monotonic() >= self._next_wake:
+            self._wake_stalled_queues(conn)
+            self._next_wake = time.monotonic() + STALLED_QUEUE_CHECK_SECONDS
         while dispatch.index_messages(conn, INDEX_BATCH) == INDEX_BATCH:
             if self._stopping.is_set():
                 break
+
+    def wake_stalled_queues(self, conn: psycopg.Connection[Any]) -> int:
+        """Start a DAG run for each auto job whose queue waits with none to take it; how many.
+
+        ``conn``: an autocommit connection to look with (Airflow's session only when one waits).
+        """
+        from airflow.utils.session import create_session
+
+        from openfn_airflow.dags.assets import UnknownAsset, wake_queue
+
+        stalled = fetch_all(conn, "list_stalled_queues", older_than=STALLED_QUEUE_SECONDS)
+        if not stalled:
+            return 0
+        woken = 0
+        with create_session() as session:
+            for row in stalled:
+                uri = trigger_asset_uri(row["project"], row["trigger"])
+                try:
+                    with session.begin_nested():
+                        woken += wake_queue(session, row["project"], uri, row["job"])
+                except UnknownAsset:
+                    continue
+        if woken:
+            log.warning("Started %d DAG run(s) for auto job queues no DAG run was to take", woken)
+        return woken
+
+    def _wake_stalled_queues(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            self.wake_stalled_queues(conn)
+        except Exception:
+            log.exception("Could not look for auto job queues left behind; trying again later")
 
     def _sync_pools(self, folders: Sequence[Path]) -> None:
         # Pools live in Airflow's tables: a failure there must not stop the inbox's delivery.

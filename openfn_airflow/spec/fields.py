@@ -113,7 +113,7 @@ def read_choice(
     value = mapping.get(key, choices[0])
     if value in choices:
         return str(value)
-    listed = " or ".join(choices)
+    listed = " or ".join([", ".join(choices[:-1]), choices[-1]]) if len(choices) > 1 else choices[0]
     problems.add(
         (*path, key),
         f"expected {listed}, got {describe(value)}",

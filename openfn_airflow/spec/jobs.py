@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from openfn_airflow.spec.adaptors import read_adaptors
 from openfn_airflow.spec.fields import (
@@ -18,7 +19,7 @@ from openfn_airflow.spec.fields import (
     read_text,
     read_text_list,
 )
-from openfn_airflow.spec.models import Job
+from openfn_airflow.spec.models import Job, Runs
 from openfn_airflow.spec.problems import Problems, SpecPath, did_you_mean
 
 JOB_KEYS = (
@@ -40,7 +41,7 @@ JOB_KEYS = (
     "adaptors",
 )
 JOB_FILE_SUFFIXES = (".py", ".js")
-RUNS = ("per-message", "batched")
+RUNS = ("auto", "per-message", "batched")  # the first is the default
 TAG_MAX_LENGTH = 100  # Airflow's limit for a DAG tag
 
 #: Keys of an OpenFn v1 job that have a new home here.
@@ -87,7 +88,7 @@ def read_job(name: str, raw: object, root: Path, path: SpecPath, problems: Probl
             mapping, "credential", path, problems, "name an Airflow connection id"
         ),
         autoprocess=read_bool(mapping, "autoprocess", path, problems, True),
-        runs="batched" if runs == "batched" else "per-message",
+        runs=cast(Runs, runs),
         timeout=read_duration(mapping, "timeout", path, problems),
         concurrency=read_positive_int(
             mapping, "concurrency", path, problems, "e.g. concurrency: 1 (one run at a time)"

@@ -11,7 +11,7 @@ from openfn_airflow.spec.problems import Problem
 
 TriggerKind = Literal["message", "cron", "success", "failure"]
 FlowKind = Literal["success", "failure"]
-Runs = Literal["per-message", "batched"]
+Runs = Literal["auto", "per-message", "batched"]
 
 ASSET_SCHEME = "openfn"
 
@@ -61,7 +61,7 @@ class Job:
     trigger: str | None  # trigger name (None: run by hand only)
     credential: str | None = None  # Airflow connection id
     autoprocess: bool = True
-    runs: Runs = "per-message"
+    runs: Runs = "auto"
     timeout: float | None = None  # seconds
     concurrency: int | None = None
     console: bool = True

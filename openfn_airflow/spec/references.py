@@ -94,7 +94,7 @@ def _check_batched(draft: JobDraft, entries: Entries, problems: Problems) -> Non
     if draft.runs != "batched":
         return
     path = ("jobs", draft.name, "runs")
-    hint = "use runs: per-message, or give the job a trigger with criteria"
+    hint = "use runs: auto (the default), or give the job a trigger with criteria"
     if draft.trigger is None:
         problems.add(
             path, "batched runs need a message-filter trigger, and this job has no trigger", hint

@@ -25,7 +25,7 @@ class OpenFnDBManager(BaseDBManager):
     alembic_file = str(ALEMBIC_INI)
     version_table_name = VERSION_TABLE
     supports_table_dropping = True
-    revision_heads_map = {"0.1.0": "0011"}
+    revision_heads_map = {"0.1.0": "0012"}
 
     def create_db_from_orm(self) -> None:
         """Build the tables of a fresh database by running the migrations (one schema source)."""

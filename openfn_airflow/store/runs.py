@@ -216,6 +216,17 @@ def mark_unfinished_runs(
     return [row["id"] for row in rows]
 
 
+def lock_job_queue(conn: psycopg.Connection[Any], *, project: str, job: str) -> None:
+    """Hold the job's queue until the transaction ends (see ``lock_job_queue`` in runs.sql)."""
+    execute(conn, "lock_job_queue", project=project, job=job)
+
+
+def count_pending_runs(conn: psycopg.Connection[Any], *, project: str, job: str) -> int:
+    """How many runs of the job wait in its queue, not claimed by any DAG run yet."""
+    row = fetch_one(conn, "count_pending_runs", project=project, job=job)
+    return int(row["pending"]) if row else 0
+
+
 def claim_pending_runs(
     conn: psycopg.Connection[Any],
     *,

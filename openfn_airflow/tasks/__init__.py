@@ -8,7 +8,7 @@ imports Airflow: the operator translates Airflow's context into these plain valu
 from __future__ import annotations
 
 from openfn_airflow.tasks.identity import TaskIdentity
-from openfn_airflow.tasks.inputs import RunInput, TaskTrigger, parse_run_key, run_key
+from openfn_airflow.tasks.inputs import RunInput, TaskTrigger, parse_run_key, run_key, runs_key
 from openfn_airflow.tasks.ledger import RUN_PAGE
 from openfn_airflow.tasks.outcomes import runs_ended_in
 from openfn_airflow.tasks.protocol import JobTask, TaskOutcome, mark_unfinished_runs
@@ -24,4 +24,5 @@ __all__ = [
     "parse_run_key",
     "run_key",
     "runs_ended_in",
+    "runs_key",
 ]

@@ -46,6 +46,11 @@ def run_key(run_id: int) -> str:
     return f"{RUN_KEY_PREFIX}{run_id}"
 
 
+def runs_key(run_ids: list[int]) -> str:
+    """The partition key of one event that stands for several upstream runs (ids ascending)."""
+    return f"runs-{run_ids[0]}-{run_ids[-1]}"
+
+
 def parse_run_key(key: str | None) -> int | None:
     if not key or not key.startswith(RUN_KEY_PREFIX):
         return None
@@ -79,16 +84,23 @@ def message_state(message: dict[str, Any]) -> dict[str, Any]:
 
 def message_ids_of(extras: tuple[dict[str, Any], ...]) -> list[int]:
     """Message ids named by asset events, in event order, each once."""
-    seen: dict[int, None] = {}
+    values: list[Any] = []
     for extra in extras:
         ids = extra.get("message_ids")
         if ids is None and extra.get("message_id") is not None:
             ids = [extra["message_id"]]
-        for value in ids or ():
-            try:
-                seen.setdefault(int(value), None)
-            except (TypeError, ValueError):
-                continue
+        values.extend(ids or ())
+    return _unique_ints(values)
+
+
+def _unique_ints(values: list[Any]) -> list[int]:
+    """The values that are integers, in order, each once."""
+    seen: dict[int, None] = {}
+    for value in values:
+        try:
+            seen.setdefault(int(value), None)
+        except (TypeError, ValueError):
+            continue
     return list(seen)
 
 
@@ -151,6 +163,9 @@ def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInp
             conn, message_ids_of(trigger.event_extras), "message", project=project
         )
     if trigger.kind in ("success", "failure") and trigger.run_type != "manual":
+        folded = upstream_run_ids(trigger.event_extras)
+        if folded:
+            return [_upstream_input(conn, i, trigger.kind, project) for i in folded]
         upstream_id = parse_run_key(trigger.partition_key)
         if upstream_id is None:
             for extra in trigger.event_extras:
@@ -161,6 +176,11 @@ def plan_runs(conn, project: str, job: str, trigger: TaskTrigger) -> list[RunInp
         kind = "cron" if trigger.run_type == "scheduled" else "manual"
         return [RunInput(kind, cursor)]
     return [RunInput("manual", {})]
+
+
+def upstream_run_ids(extras: tuple[dict[str, Any], ...]) -> list[int]:
+    """Upstream run ids of events that stand for several runs (``runs_key``), each once."""
+    return _unique_ints([value for extra in extras for value in extra.get("run_ids") or ()])
 
 
 def unqueued_message_ids(extras: tuple[dict[str, Any], ...]) -> list[int]:

@@ -26,8 +26,13 @@ def plan_attempt(
     trigger: TaskTrigger,
     batched: bool = False,
     bundle_version: str | None = None,
+    batch_max: int | None = None,
 ) -> list[RunInput]:
-    """Return the runs this attempt performs, in order; call it holding the task lock."""
+    """Return the runs this attempt performs, in order; call it holding the task lock.
+
+    ``batched``: the job has a queue of pending runs (``runs: batched`` and ``auto``) that a
+    message-triggered DAG run takes from, ``batch_max`` of them at most (None: all).
+    """
     if identity.try_number > 1:
         repeats = _repeats(conn, identity)
         if repeats is not None:
@@ -35,7 +40,9 @@ def plan_attempt(
     if not (batched and trigger.kind == "message" and trigger.run_type != "manual"):
         return plan_runs(conn, project, job, trigger)
     # Batched: take every pending run of the job, also those whose asset event Airflow
-    # folded into an earlier DAG run or left for a later one.
+    # folded into an earlier DAG run or left for a later one. Under the queue's lock: the auto
+    # dispatcher counts on a DAG run that has not claimed yet to take what it queues.
+    runs.lock_job_queue(conn, project=project, job=job)
     claimed = runs.claim_pending_runs(
         conn,
         project=project,
@@ -45,10 +52,13 @@ def plan_attempt(
         task_id=identity.task_id,
         try_number=identity.try_number,
         bundle_version=bundle_version,
+        **({"limit": batch_max} if batch_max else {}),
     )
     inputs = claimed_inputs(conn, claimed)
     unqueued = unqueued_message_ids(trigger.event_extras)
-    return inputs + message_inputs(conn, unqueued, "message", project=project)
+    inputs += message_inputs(conn, unqueued, "message", project=project)
+    # In the order the messages came in (an auto job's own message before those queued after).
+    return sorted(inputs, key=lambda run_input: run_input.message_id or 0)
 
 
 def _repeats(conn: Any, identity: TaskIdentity) -> list[RunInput] | None:

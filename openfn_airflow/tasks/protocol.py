@@ -47,7 +47,10 @@ class JobTask:
     credential: str | None = None  # the connection id named in the spec
     #: ``credential`` -> the job's ``configuration``; raising fails every run with exit 3.
     load_configuration: Callable[[str], dict[str, Any] | None] | None = None
+    #: The job has a queue of pending runs its message-triggered DAG runs take from (batched
+    #: and auto jobs), at most ``batch_max`` per attempt (None: all).
     batched: bool = False
+    batch_max: int | None = None
     engine: Engine | None = None  # default: ``engine_for(code)``
     #: Bytes a cron run's final state may have without references (``[openfn] cursor_max_bytes``).
     cursor_max_bytes: int = DEFAULT_CURSOR_MAX_BYTES
@@ -70,6 +73,7 @@ class JobTask:
                 trigger=trigger,
                 batched=self.batched,
                 bundle_version=bundle_version,
+                batch_max=self.batch_max,
             )
             ledger.conn.commit()
             configuration = self._configuration(inputs)

@@ -1,4 +1,4 @@
-"""Forward a sensor reading (batched: one DAG run handles every reading it consumed)."""
+"""Forward a sensor reading (runs: auto, the default: a burst of readings shares DAG runs)."""
 
 from openfn_airflow.runtime import data_value
 from openfn_airflow.runtime.adaptors.http import post

@@ -83,7 +83,7 @@ class Job(BaseModel):
         default=None, description="Who switched the job to its state last; null: not known."
     )
     autoprocess: bool
-    runs: str = Field(description="per-message or batched")
+    runs: str = Field(description="auto, per-message or batched")
     test_mode: bool | None = Field(description="null when the spec cannot be read")
     console: bool | None = Field(description="null when the spec cannot be read")
     credential: str | None = None

@@ -29,7 +29,7 @@ class DayUsage(BaseModel):
 class Queue(BaseModel):
     """Work of the project not finished yet."""
 
-    pending_runs: int = Field(description="Ledger runs waiting (batched jobs' queue).")
+    pending_runs: int = Field(description="Ledger runs waiting in a batched or auto job's queue.")
     running_runs: int = Field(description="Ledger runs executing now.")
     dag_runs_queued: int = Field(description="DAG runs of its jobs waiting to start.")
     dag_runs_running: int

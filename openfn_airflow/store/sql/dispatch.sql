@@ -53,3 +53,16 @@ WHERE id = %(message_id)s AND search_vector IS NULL;
 -- Its text does not fit in a tsvector (1 MB): searchable by nothing rather than retried forever.
 UPDATE openfn_message SET search_vector = ''::tsvector
 WHERE id = %(message_id)s AND search_vector IS NULL;
+
+-- list_stalled_queues --
+-- Auto jobs with runs waiting in their queue for a while: the dispatcher makes sure a DAG run
+-- will take them (dags/assets.py wake_queue).
+SELECT j.project, j.name AS job, j.trigger
+FROM openfn_job AS j
+WHERE j.runs = 'auto' AND j.trigger IS NOT NULL
+  AND EXISTS (
+      SELECT 1 FROM openfn_run AS r
+      WHERE r.project = j.project AND r.job = j.name AND r.status = 'pending'
+        AND r.created_at < now() - make_interval(secs => %(older_than)s)
+  )
+ORDER BY j.project, j.trigger, j.name;

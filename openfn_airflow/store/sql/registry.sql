@@ -106,7 +106,10 @@ RETURNING d.dag_id;
 
 -- list_trigger_jobs --
 -- The jobs the registry has on a message-filter trigger: the only ones the dispatcher delivers to.
-SELECT name FROM openfn_job WHERE project = %(project)s AND trigger = %(trigger)s;
+SELECT name, runs FROM openfn_job WHERE project = %(project)s AND trigger = %(trigger)s;
+
+-- list_job_modes --
+SELECT name, runs FROM openfn_job WHERE project = %(project)s;
 
 -- list_switch_changes --
 -- The latest pause or unpause of each DAG through Airflow's REST API (its UI and the Jobs

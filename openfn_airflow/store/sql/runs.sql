@@ -109,6 +109,17 @@ INSERT INTO openfn_run (project, job, trigger, message_id, status)
 SELECT %(project)s, %(job)s, 'message', message_id, 'pending'
 FROM unnest(%(message_ids)s::bigint[]) AS message_id;
 
+-- lock_job_queue --
+-- Held until the transaction ends by whoever adds to a job's queue of pending runs while it
+-- decides whether a DAG run that has not claimed yet will take them (the dispatcher, for an
+-- auto job), and by a task claiming from it: a claim never runs between that look and the
+-- commit of the runs it counted on.
+SELECT pg_advisory_xact_lock(hashtextextended('openfn-queue:' || %(project)s || '/' || %(job)s, 0));
+
+-- count_pending_runs --
+SELECT count(*) AS pending FROM openfn_run
+WHERE project = %(project)s AND job = %(job)s AND status = 'pending';
+
 -- claim_pending_runs --
 -- Take the oldest pending runs of a job for this task; another DAG run running at the same time
 -- skips the rows this one holds.

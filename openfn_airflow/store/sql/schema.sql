@@ -94,7 +94,7 @@ CREATE TABLE openfn_job (
     name text NOT NULL,
     trigger text,
     autoprocess boolean NOT NULL DEFAULT true,
-    runs text NOT NULL DEFAULT 'per-message' CHECK (runs IN ('per-message', 'batched')),
+    runs text NOT NULL DEFAULT 'auto' CHECK (runs IN ('auto', 'per-message', 'batched')),
     dag_id text NOT NULL,
     -- The spec's `enabled` last applied to the DAG's pause, and when a spec change applied it.
     enabled boolean NOT NULL DEFAULT true,

@@ -156,11 +156,21 @@ def test_per_message_job_runs_once_per_message_of_its_trigger_asset(example_bag)
     assert scheduled_on(dag) == {loose("openfn://example/triggers/patient-form")}
 
 
-def test_batched_job_has_a_plain_asset_schedule(example_bag):
-    dag = example_bag.get_dag(dag_id("store-readings"))
+def test_batched_job_has_a_plain_asset_schedule(session_bag):
+    dag = session_bag.get_dag(dag_id("bulk", "core"))
     assert not isinstance(dag.timetable, PartitionedAssetTimetable)
     assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"
-    assert scheduled_on(dag) == {loose("openfn://example/triggers/readings")}
+    assert scheduled_on(dag) == {loose("openfn://core/triggers/bulk")}
+
+
+def test_the_example_message_jobs_run_auto_the_default(example_bag):
+    """An auto job is partition-aware like a per-message one: the dispatcher picks one DAG run
+    per message, or several messages per DAG run when they wait."""
+    for name in ("register-patient", "store-readings", "forward-visit"):
+        assert "runs" not in example_jobs()[name], name
+        dag = example_bag.get_dag(dag_id(name))
+        assert isinstance(dag.timetable, PartitionedAssetTimetable), name
+        assert dag.get_task("run").runs == "auto", name
 
 
 @pytest.mark.parametrize(
@@ -186,12 +196,13 @@ def test_upstream_job_emits_its_success_and_failure_assets(example_bag):
     run = dag.get_task("run")
     assert run.downstream_task_ids == {"emit_success", "emit_failure"}
     assert run.outlets == []
-    for outcome, rule in (
-        ("success", TriggerRule.ALL_SUCCESS),
-        ("failure", TriggerRule.ALL_FAILED),
-    ):
+    for outcome in ("success", "failure"):
         emit = dag.get_task(f"emit_{outcome}")
-        assert emit.trigger_rule == rule
+        # An auto DAG run may hold runs that succeeded and runs that failed: both emits run,
+        # each skipped when none ended so, and one event stands for all of them (the jobs
+        # downstream are auto too).
+        assert emit.trigger_rule == TriggerRule.ALL_DONE
+        assert emit.fold is True
         assert {loose(asset.uri) for asset in emit.outlets} == {
             loose(f"openfn://example/jobs/register-patient/{outcome}")
         }
@@ -219,11 +230,32 @@ def test_concurrency_is_max_active_runs(example_bag):
     assert example_bag.get_dag(dag_id("sync-cases")).max_active_runs == 1
 
 
-def test_run_task_times_out_after_the_job_timeout_plus_a_grace(example_bag):
-    assert example_jobs()["register-patient"]["timeout"] == "60s"
-    run = example_bag.get_dag(dag_id("register-patient")).get_task("run")
+def test_run_task_times_out_after_the_job_timeout_plus_a_grace(tmp_path, example_bag):
+    folder = dags_folder(
+        tmp_path,
+        {
+            "timed": """
+                project: timed
+                triggers:
+                  form: {criteria: {form: x}}
+                jobs:
+                  one-each: {file: jobs/echo.py, trigger: form, runs: per-message, timeout: 60s}
+                  per-success: {file: jobs/echo.py, trigger: {success: one-each}, runs: per-message}
+            """
+        },
+        JOB_FILES,
+    )
+    bag = DagBag(folder)
+    assert bag.import_errors == {}
+    dag = bag.get_dag(dag_id("one-each", "timed"))
     assert TIMEOUT_GRACE_SECONDS > 0
-    assert run.execution_timeout == dt.timedelta(seconds=60 + TIMEOUT_GRACE_SECONDS)
+    assert dag.get_task("run").execution_timeout == dt.timedelta(seconds=60 + TIMEOUT_GRACE_SECONDS)
+    assert dag.get_task("emit_success").trigger_rule == TriggerRule.ALL_SUCCESS
+    assert dag.get_task("emit_success").fold is False
+    # An auto job's DAG run may run many messages, each with the job's own timeout (exit 2).
+    assert example_jobs()["register-patient"]["timeout"] == "60s"
+    auto = example_bag.get_dag(dag_id("register-patient")).get_task("run")
+    assert auto.execution_timeout is None
 
 
 def test_switched_off_job_is_paused_on_creation_and_the_others_are_not(session_bag):

@@ -46,10 +46,20 @@ def _forget_events(autocommit):
 
 def events(conn, trigger: str) -> list[dict]:
     return conn.execute(
-        "SELECT e.extra::jsonb -> 'message_ids' AS message_ids, e.partition_key "
+        "SELECT e.extra::jsonb -> 'message_ids' AS message_ids, e.partition_key, "
+        "coalesce((e.extra::jsonb ->> 'queued')::boolean, false) AS queued "
         "FROM asset_event AS e JOIN asset AS a ON a.id = e.asset_id "
         "WHERE a.uri = %s ORDER BY e.id",
         [trigger_asset_uri(PROJECT, trigger)],
+    ).fetchall()
+
+
+def queued_runs(conn, job: str) -> list[dict]:
+    """The job's pending ledger runs (its queue), oldest first."""
+    return conn.execute(
+        "SELECT message_id FROM openfn_run WHERE project = %s AND job = %s "
+        "AND status = 'pending' ORDER BY id",
+        [PROJECT, job],
     ).fetchall()
 
 
@@ -83,16 +93,16 @@ def test_two_dispatchers_racing_schedule_each_message_exactly_once(autocommit):
     assert failures == []
     assert sum(claimed) == 75 and all(claimed), claimed  # both took part, no row twice
     assert pending(autocommit) == []
-    # per-message job: one event per message, each with its own partition key
+    # auto job: while few of its DAG runs wait, one event per message, each with its own
+    # partition key; past the threshold the rest join its queue. Each message exactly once.
     registered = events(autocommit, "patients")
-    assert sorted(i for e in registered for i in e["message_ids"]) == per_message
-    assert len({e["partition_key"] for e in registered}) == 60
+    one_each = [e["message_ids"] for e in registered if not e["queued"]]
+    assert all(len(ids) == 1 for ids in one_each)
+    assert len({e["partition_key"] for e in registered}) == len(registered)
+    queued = [r["message_id"] for r in queued_runs(autocommit, "register")]
+    assert sorted([i for [i] in one_each] + queued) == per_message
     # batched job: one pending ledger run per message, one event per batch
-    runs = autocommit.execute(
-        "SELECT message_id FROM openfn_run WHERE job = 'batch' AND status = 'pending' "
-        "ORDER BY message_id"
-    ).fetchall()
-    assert [r["message_id"] for r in runs] == batched
+    assert sorted(r["message_id"] for r in queued_runs(autocommit, "batch")) == batched
     batches = events(autocommit, "batches")
     assert sorted(i for e in batches for i in e["message_ids"]) == batched
     assert all(e["partition_key"] is None for e in batches)
@@ -189,3 +199,60 @@ def _stack_of(thread: threading.Thread) -> str:
 
     frame = sys._current_frames().get(thread.ident or -1)
     return " ".join(entry.name for entry in traceback.extract_stack(frame)) if frame else ""
+
+
+def _not_started(dag_id: str) -> int:
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.dags.queue import dag_runs_not_started
+
+    with create_session() as session:
+        return dag_runs_not_started(session, dag_id)
+
+
+def test_an_auto_job_gets_a_dag_run_per_message_while_quiet_and_queues_them_when_busy(
+    autocommit, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "4")
+    dispatcher = Dispatcher(sync_registry=False)
+    quiet = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(3)]
+
+    assert dispatcher.dispatch_pending() == 3
+
+    assert [(e["message_ids"], e["queued"]) for e in events(autocommit, "patients")] == [
+        ([i], False) for i in quiet
+    ]
+    assert _not_started("openfn__inbox__register") == 3  # no scheduler here: none made yet
+    assert queued_runs(autocommit, "register") == []
+
+    busy = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(3, 6)]
+    assert dispatcher.dispatch_pending() == 3
+
+    # 3 waiting + 3 more is past 4: the messages wait in the job's queue for those 3 DAG runs,
+    # and no DAG run more is asked for.
+    assert [r["message_id"] for r in queued_runs(autocommit, "register")] == busy
+    assert len(events(autocommit, "patients")) == 3
+
+
+def test_an_auto_job_queue_no_dag_run_will_take_gets_one(autocommit, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "1")
+    monkeypatch.setattr("openfn_airflow.inbox.dispatcher.STALLED_QUEUE_SECONDS", 0.0)
+    dispatcher = Dispatcher(sync_registry=False)
+    ids = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(2)]
+
+    dispatcher.dispatch_pending()
+
+    # Two messages past a threshold of 1: both in the queue, one DAG run asked for to take them.
+    assert [r["message_id"] for r in queued_runs(autocommit, "register")] == ids
+    [event] = events(autocommit, "patients")
+    assert (event["message_ids"], event["queued"]) == (ids, True)
+    assert dispatcher.wake_stalled_queues(autocommit) == 0  # that DAG run is still to come
+
+    _forget_inbox_events(autocommit)  # it is lost before it started (deleted, say)
+    assert _not_started("openfn__inbox__register") == 0
+
+    assert dispatcher.wake_stalled_queues(autocommit) == 1
+    [wake] = events(autocommit, "patients")
+    assert (wake["message_ids"], wake["queued"]) == (None, True)
+    assert _not_started("openfn__inbox__register") == 1
+    assert [r["message_id"] for r in queued_runs(autocommit, "register")] == ids

@@ -65,3 +65,47 @@ def test_post_runs_every_matching_job_once(cluster, conn):
     assert dispatch[0]["dispatched_at"] is not None
     assert finished(conn, "register") == [run]  # the excluded message started nothing
     assert finished(conn, "by-hand") == finished(conn, "switched-off") == []
+
+
+def test_a_burst_shares_dag_runs_and_a_quiet_inbox_gets_one_per_message(cluster, conn):
+    """`register` and its `follow-up` are `runs: auto` (the default), with the cluster's
+    parallelism of 8 as threshold."""
+    inbox = f"{cluster.url}/openfn/inbox/{INBOX_ID}"
+    with httpx.Client() as client:
+        burst = [
+            client.post(inbox, json={"form": "patient", "n": n}).json()["message_id"]
+            for n in range(40)
+        ]
+
+    def ran(job: str, count: int) -> list[dict] | None:
+        done = [r for r in finished(conn, job) if r["message_id"] in burst]
+        return done if len(done) >= count else None
+
+    registered = wait_for(lambda: ran("register", 40), 240, "the burst's register runs", cluster)
+    assert sorted(r["message_id"] for r in registered) == burst  # each message exactly once
+    assert all(r["status"] == "success" for r in registered)
+    dag_runs = {r["dag_run_id"] for r in registered}
+    assert len(dag_runs) < 20, dag_runs  # most messages shared a DAG run
+    follow_ups = wait_for(lambda: ran("follow-up", 40), 240, "the chained runs", cluster)
+    assert sorted(r["upstream_run_id"] for r in follow_ups) == sorted(r["id"] for r in registered)
+    assert len({r["dag_run_id"] for r in follow_ups}) <= len(dag_runs)
+
+    quiet = []
+    for n in range(3):  # each after the one before has run: nothing waits
+        message_id = httpx.post(inbox, json={"form": "patient", "q": n}).json()["message_id"]
+        quiet.append(message_id)
+        wait_for(
+            lambda m=message_id: [r for r in finished(conn, "register") if r["message_id"] == m],
+            180,
+            "a quiet message's run",
+            cluster,
+        )
+    alone = [r for r in finished(conn, "register") if r["message_id"] in quiet]
+    assert len({r["dag_run_id"] for r in alone}) == 3
+    for dag_run_id in {r["dag_run_id"] for r in alone}:
+        conn.rollback()
+        shared = conn.execute(
+            "SELECT count(*) AS n FROM openfn_run WHERE dag_run_id = %s AND job = 'register'",
+            [dag_run_id],
+        ).fetchone()
+        assert shared["n"] == 1  # its DAG run ran that message alone

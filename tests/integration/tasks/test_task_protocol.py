@@ -29,6 +29,7 @@ from task_helpers import (
 from openfn_airflow.runtime.engines import JobCode, python_ran_with
 from openfn_airflow.store import runs
 from openfn_airflow.store.database import connect_patiently
+from openfn_airflow.tasks import TaskTrigger, runs_key
 
 pytestmark = pytest.mark.integration
 
@@ -330,3 +331,54 @@ def test_an_engine_that_fails_to_start_otherwise_records_exit_5_without_its_word
     assert (row["status"], row["exit_code"]) == ("crashed", 5)
     assert row["log"] == "Unexpected error: the python engine failed to start: RuntimeError\n"
     assert outcome.failures == [f"run {row['id']}: crashed, exit 5"]
+
+
+def test_an_auto_dag_run_runs_its_own_message_then_at_most_a_batch_of_the_queue_in_order(
+    conn, clean_db, connect
+):
+    own, *waiting = messages(conn, 4)
+    queue(conn, waiting)  # queued by the dispatcher after the event of `own` was registered
+    engine = FakeEngine()
+
+    first = job_task(connect, engine, batched=True, batch_max=2).run(
+        identity("run-1"), on_messages([own])
+    )
+    second = job_task(connect, engine, batched=True, batch_max=2).run(
+        identity("run-2"), on_messages([], queued=True)
+    )
+
+    rows = sorted(ledger(conn), key=lambda row: row["started_at"])
+    assert [row["message_id"] for row in rows] == [own, *waiting]  # in arrival order
+    assert [state["data"]["n"] for state in engine.states] == [0, 1, 2, 3]
+    by_dag_run = {row["message_id"]: row["dag_run_id"] for row in rows}
+    # Its own message, then two of the queue (batch_max); the next DAG run takes the third.
+    assert by_dag_run == {
+        own: "run-1",
+        waiting[0]: "run-1",
+        waiting[1]: "run-1",
+        waiting[2]: "run-2",
+    }
+    assert len(first.ledger_ids) == 3 and len(second.ledger_ids) == 1
+    assert all(row["status"] == "success" for row in rows)
+
+
+def test_a_folded_success_event_starts_one_run_per_upstream_run(conn, clean_db, connect):
+    ids = messages(conn, 3)
+    upstream = job_task(connect, FakeEngine(), batched=True).run(
+        identity("run-1"), on_messages(ids)
+    )
+    engine = FakeEngine()
+    folded = TaskTrigger(
+        kind="success",
+        run_type="asset_triggered",
+        partition_key=runs_key(upstream.ledger_ids),
+        event_extras=({"run_ids": upstream.ledger_ids, "outcome": "success"},),
+    )
+
+    downstream = job_task(connect, engine, job="after").run(identity("down-1"), folded)
+
+    assert len(downstream.ledger_ids) == 3 and downstream.failures == []
+    after = [runs.get_run(conn, i) for i in downstream.ledger_ids]
+    assert [row["upstream_run_id"] for row in after] == upstream.ledger_ids
+    assert [row["message_id"] for row in after] == ids
+    assert [state["data"]["n"] for state in engine.states] == [0, 1, 2]

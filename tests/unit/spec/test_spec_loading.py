@@ -226,3 +226,28 @@ def test_objects_are_hashable(write_project):
     assert len({*project.triggers.values()}) == 5
     assert len({*project.jobs.values()}) == 5
     assert hash(project)
+
+
+def test_a_job_runs_auto_unless_its_spec_picks_a_fixed_mode(write_project):
+    spec = write_project(
+        """
+        project: demo
+        triggers:
+          form: {criteria: {formID: x}}
+        jobs:
+          default: {file: jobs/a.py, trigger: form}
+          one-each: {file: jobs/a.py, trigger: form, runs: per-message}
+          together: {file: jobs/a.py, trigger: form, runs: batched}
+          adaptive: {file: jobs/a.py, trigger: form, runs: auto}
+        """,
+        files=["jobs/a.py"],
+    )
+
+    jobs = load_project(spec).jobs
+
+    assert {name: job.runs for name, job in jobs.items()} == {
+        "default": "auto",
+        "one-each": "per-message",
+        "together": "batched",
+        "adaptive": "auto",
+    }

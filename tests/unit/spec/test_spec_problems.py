@@ -95,7 +95,7 @@ def test_problem_and_error_text():
         (
             "{file: jobs/a.py, runs: parallel}",
             "jobs.a.runs",
-            'expected per-message or batched, got "parallel"',
+            'expected auto, per-message or batched, got "parallel"',
         ),
         ("{file: jobs/a.py, tags: dhis2}", "jobs.a.tags", "expected a list of text"),
         (
