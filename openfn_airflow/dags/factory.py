@@ -157,11 +157,6 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             downstream = project.downstream_of(job.name, outcome)
             if not downstream:
                 continue
-            if many:
-                # Some runs of the DAG run may succeed and others fail: each outcome's emit runs.
-                rule = TriggerRule.ALL_DONE
-            else:
-                rule = TriggerRule.ALL_SUCCESS if outcome == "success" else TriggerRule.ALL_FAILED
             emit = EmitRunEventsOperator(
                 task_id=f"emit_{outcome}",
                 outcome=outcome,
@@ -170,9 +165,17 @@ def build_job_dag(project: Project, job: Job) -> DAG:
                 # One event per run unless every job downstream takes several in one DAG run.
                 fold=many and all(other.runs == "auto" for other in downstream),
                 outlets=[Asset(uri)],
-                trigger_rule=rule,
+                trigger_rule=TriggerRule.ALL_SUCCESS
+                if outcome == "success"
+                else TriggerRule.ALL_FAILED,
             )
             run >> emit
+            if many:
+                # Some runs of the DAG run may succeed and others fail: each outcome's emit
+                # runs once the run task is done, whatever its state (a teardown without setups).
+                # Airflow leaves teardowns out of the DAG run's state, so the DAG run is failed
+                # when a run failed or its task was lost, as a per-message one.
+                emit.as_teardown()
     return dag
 
 

@@ -93,6 +93,11 @@ def ui_server(tmp_path_factory: Any, sqlalchemy_url: str) -> Any:
             sqlalchemy_url,
             Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]),
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
+            # No scheduler runs beside this server, so the DAG runs its dispatcher asks for never
+            # start: an auto job would count them as a backlog and put the next messages in its
+            # queue of pending runs, which the screens' tests would then find in the activity.
+            # The screens are tested on one DAG run per message.
+            AIRFLOW__OPENFN__AUTO_THRESHOLD="100000",
         ).start()
 
     return shared("ui_server", start)
