@@ -101,11 +101,16 @@ def test_a_message_without_files_has_no_attachments_in_its_state(core_dags, conn
 def test_job_error_is_exit_1(core_dags, conn, clean_db, fake_api):
     message_id = make_message(conn, project="core", body={"form": "intake", "invalid": True})["id"]
     conn.commit()
-    run_dag(core_dags, "intake", message_id=message_id)
+    dag_run = run_dag(core_dags, "intake", message_id=message_id)
     [row] = ledger(conn, "intake")
     assert row["status"] == "failed" and row["exit_code"] == 1
     assert "422" in row["log"]
     assert row["final_state"] is None
+    # The job is auto, its emits run whatever the run task's state: the DAG run is still failed
+    # in Airflow's grid, and only the failure event went out.
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "failed"
+    assert states == {"run": "failed", "emit_failure": "success", "emit_success": "skipped"}
 
 
 def test_timeout_is_exit_2(core_dags, conn, clean_db):
