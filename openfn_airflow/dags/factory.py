@@ -81,6 +81,18 @@ def _describe(trigger) -> str:
     return f"on {trigger.kind} of `{trigger.upstream}`"
 
 
+def chain_depth(project: Project, job: Job) -> int:
+    """How many jobs come before ``job`` in its chain of success and failure triggers."""
+    depth, seen, current = 0, {job.name}, job
+    while True:
+        trigger = project.trigger_of(current)
+        upstream = project.jobs.get(trigger.upstream) if trigger and trigger.upstream else None
+        if upstream is None or upstream.name in seen:
+            return depth
+        seen.add(upstream.name)
+        depth, current = depth + 1, upstream
+
+
 def build_job_dag(project: Project, job: Job) -> DAG:
     """Build the DAG of one job; raises if the job cannot be turned into a DAG."""
     trigger = project.trigger_of(job)
@@ -89,6 +101,12 @@ def build_job_dag(project: Project, job: Job) -> DAG:
     # An auto job's DAG run may carry a batch of messages, each its own OpenFn run with its own
     # timeout (exit 2): the task as a whole has no timeout, as a batched job's has none.
     many = job.runs == "batched" or (job.runs == "auto" and kind in ("message", *UPSTREAM_KINDS))
+    # Work under way before new work: when task slots are short, Airflow starts the queued
+    # tasks of highest priority first, and a job's tasks rank above those of the jobs before it
+    # in its chain (its emits above its run), so a chain drains as it goes instead of every
+    # follower waiting for a burst to its first job to end (Airflow's default weights rank them
+    # the other way: a task with more tasks after it in its own DAG first).
+    stage = 2 * chain_depth(project, job)
     tags = {"openfn", f"project:{project.name}", f"trigger:{kind or 'manual'}", *job.tags}
     dag = DAG(
         dag_id=dag_id_for(project.name, job.name),
@@ -142,6 +160,8 @@ def build_job_dag(project: Project, job: Job) -> DAG:
             test_mode=job.test_mode,
             runs=job.runs,
             on_failure_callback=mark_unfinished_runs,
+            priority_weight=stage + 1,
+            weight_rule="absolute",
             # A project's concurrency: every job's run task takes a slot of the project's pool
             # (created and sized by the api-server from the spec: inbox/pools.py).
             **({"pool": project.pool} if project.pool else {}),
@@ -165,6 +185,8 @@ def build_job_dag(project: Project, job: Job) -> DAG:
                 # One event per run unless every job downstream takes several in one DAG run.
                 fold=many and all(other.runs == "auto" for other in downstream),
                 outlets=[Asset(uri)],
+                priority_weight=stage + 2,
+                weight_rule="absolute",
                 trigger_rule=TriggerRule.ALL_SUCCESS
                 if outcome == "success"
                 else TriggerRule.ALL_FAILED,

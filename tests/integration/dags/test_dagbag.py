@@ -212,6 +212,21 @@ def test_upstream_job_emits_its_success_and_failure_assets(example_bag):
         }
 
 
+def test_a_follower_job_is_started_before_new_runs_of_the_job_before_it(example_bag):
+    # welcome-patient runs on register-patient's success: with task slots short, Airflow starts
+    # queued tasks by priority, so the chain's later tasks go first and a burst drains as it goes.
+    first = example_bag.get_dag(dag_id("register-patient"))
+    follower = example_bag.get_dag(dag_id("welcome-patient"))
+    order = [
+        first.get_task("run"),
+        first.get_task("emit_success"),
+        follower.get_task("run"),
+    ]
+    assert all(str(task.weight_rule) in ("absolute", "WeightRule.ABSOLUTE") for task in order)
+    weights = [task.priority_weight for task in order]  # absolute: what the scheduler ranks by
+    assert weights == sorted(set(weights)), weights
+
+
 def test_job_nobody_listens_to_has_only_the_run_task(example_bag):
     assert example_bag.get_dag(dag_id("sync-cases")).task_ids == ["run"]
 
