@@ -5,8 +5,8 @@ Run from the repository root::
     .venv/bin/python bench/burst.py [--rate 50] [--seconds 120] [--body-bytes 1000]
 
 A fresh database, a temporary AIRFLOW_HOME and DAGs folder with ``bench/burst_project``, and the
-real api-server, scheduler and dag-processor with the settings ``make run`` uses (LocalExecutor,
-``tests/cluster.py``). Each mode in turn gets its own phase: an open-loop load generator (each
+real api-server, scheduler and dag-processor (``tests/cluster.py``: LocalExecutor) with the task
+slots ``make run`` gives this machine (``[core] parallelism``: ``--parallelism`` changes it). Each mode in turn gets its own phase: an open-loop load generator (each
 request is due at ``start + n / rate`` whatever the answers before it; one that cannot be sent
 within 100 ms of its time counts as "late") sends small JSON bodies matching that mode's trigger.
 Then the bench waits for every message's run and its chained run to end (at most ``--drain``
@@ -195,6 +195,12 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=600.0, help="seconds to wait for the runs")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes, in order")
     parser.add_argument("--quiet", action="store_true", help="also 1 message/s to the auto job")
+    parser.add_argument(
+        "--parallelism", type=int, help="[core] parallelism (default: what make run sets)"
+    )
+    parser.add_argument(
+        "--auto-threshold", type=int, help="[openfn] auto_threshold (default: what make run sets)"
+    )
     args = parser.parse_args()
     env = environment.configure()
     sys.path.insert(0, str(environment.REPO / "tests"))
@@ -207,7 +213,14 @@ def main() -> int:
         (env.dags_folder / name).write_bytes((environment.REPO / "dags" / name).read_bytes())
 
     shutil.copytree(environment.BENCH / "burst_project", env.dags_folder / "burst")
-    cluster = Cluster(env.home, env.sqlalchemy_url, env.dags_folder)
+    from openfn_airflow.standalone.environment import cores, task_slots
+
+    overrides = {
+        "AIRFLOW__CORE__PARALLELISM": str(args.parallelism or task_slots(cores())),
+        # 0: the default, half the slots (the tests' clusters set their own).
+        "AIRFLOW__OPENFN__AUTO_THRESHOLD": str(args.auto_threshold or 0),
+    }
+    cluster = Cluster(env.home, env.sqlalchemy_url, env.dags_folder, **overrides)
     try:
         cluster.start()
         return run(cluster, env, args)
@@ -239,7 +252,9 @@ def run(cluster, env, args) -> int:
         time.sleep(20)
         print(
             f"# bench/burst.py: {args.rate:g} messages/s for {args.seconds:g} s per mode, "
-            f"{args.body_bytes} B bodies, {os.cpu_count()} cores, load before "
+            f"{args.body_bytes} B bodies, {os.cpu_count()} cores, parallelism "
+            f"{cluster.env['AIRFLOW__CORE__PARALLELISM']}, auto threshold "
+            f"{args.auto_threshold or 'half the slots'}, load before "
             f"{os.getloadavg()[0]:.1f}"
         )
         for mode in args.modes.split(","):

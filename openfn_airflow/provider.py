@@ -84,7 +84,7 @@ def get_provider_info() -> dict[str, Any]:
                     "auto_threshold": _option(
                         "DAG runs of a `runs: auto` job that may wait to start (queued in\n"
                         "Airflow, or their task not started) before the job's next messages wait\n"
-                        "in its queue and share one DAG run. 0: [core] parallelism.\n",
+                        "in its queue and share one DAG run. 0: half of [core] parallelism.\n",
                         "integer",
                         "0",
                         "4",

@@ -59,11 +59,12 @@ def auto_batch_max() -> int:
 
 def auto_threshold() -> int:
     """``[openfn] auto_threshold``: DAG runs of an ``auto`` job that may wait to start before
-    its next messages share one DAG run; 0 (the default): the executor's capacity, Airflow's
-    ``[core] parallelism``."""
+    its next messages share one DAG run; 0 (the default): half the executor's capacity,
+    Airflow's ``[core] parallelism``, so that runs waiting to start never take every task slot
+    from the batches already running and the jobs chained behind them (bench/RESULTS.md)."""
     from airflow.configuration import conf
 
     value = conf.getint("openfn", "auto_threshold", fallback=0)
     if value > 0:
         return value
-    return max(1, conf.getint("core", "parallelism", fallback=32))
+    return max(1, conf.getint("core", "parallelism", fallback=32) // 2)

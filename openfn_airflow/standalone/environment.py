@@ -12,12 +12,32 @@ ADMIN_USER = "admin"
 SECRETS_FILE = "secrets.json"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 
+#: Task processes per core (``[core] parallelism`` = this x the cores). On 2 cores, 50 messages
+#: a second to an auto job with a chained job (bench/burst.py, bench/RESULTS.md): 4 slots kept
+#: the inbox's p99 under 100 ms and every run within 3 s (p95); 8 let the task processes crowd
+#: out the inbox (p99 174 ms, 33 requests late) and the runs (p95 10.5 s); 2 leave a job that
+#: waits on a slow API nothing beside it.
+SLOTS_PER_CORE = 2
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container's cpuset limits it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def task_slots(cores: int) -> int:
+    """``[core] parallelism`` for a machine with ``cores``: the task processes that run at once."""
+    return max(2, SLOTS_PER_CORE * cores)
+
+
 # Values a user may override by exporting the same variable before `make run`.
 DEFAULTS = {
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    # Measured best throughput on 2 cores; the default 16 runs per DAG made runs go in waves.
-    "AIRFLOW__CORE__PARALLELISM": "8",
+    "AIRFLOW__CORE__PARALLELISM": str(task_slots(cores())),
     "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": "200",
     "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "200",
     # The default of 300 s means a new project takes up to five minutes to appear.

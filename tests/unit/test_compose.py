@@ -363,6 +363,47 @@ def test_dockerfile_extends_the_official_airflow_image_with_this_package():
     assert _services()["airflow-scheduler"]["build"]["dockerfile"] == "docker/Dockerfile"
 
 
+def _entrypoint_environment(cpus: str | None = None, **env: str) -> dict[str, str]:
+    """What the official entrypoint would get from docker/entrypoint.sh (``env`` stands in)."""
+    command = [str(ROOT / "docker" / "entrypoint.sh")]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
+    answer = subprocess.run(
+        command,
+        env={"PATH": os.environ["PATH"], "OPENFN_AIRFLOW_NEXT_ENTRYPOINT": "env", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split("=", 1) for line in answer.stdout.splitlines() if "=" in line)
+
+
+def test_the_image_sizes_its_task_slots_from_the_container_cores():
+    text = DOCKERFILE.read_text()
+    assert 'ENTRYPOINT ["/usr/bin/dumb-init", "--", "/opt/openfn-airflow/entrypoint.sh"]' in text
+    assert "COPY docker/entrypoint.sh /opt/openfn-airflow/entrypoint.sh" in text
+    assert "docker/entrypoint.sh" in (ROOT / ".dockerignore").read_text()  # not ignored
+    script = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert script.rstrip().endswith('exec "${OPENFN_AIRFLOW_NEXT_ENTRYPOINT:-/entrypoint}" "$@"')
+    assert os.access(ROOT / "docker" / "entrypoint.sh", os.X_OK)
+
+    one_core = _entrypoint_environment("0")
+    assert one_core["AIRFLOW__CORE__PARALLELISM"] == "2"
+    assert one_core["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "2"
+    every_core = _entrypoint_environment()
+    assert every_core["AIRFLOW__CORE__PARALLELISM"] == str(2 * len(os.sched_getaffinity(0)))
+
+
+def test_task_slots_set_in_the_environment_win():
+    chosen = _entrypoint_environment(AIRFLOW__CORE__PARALLELISM="16")
+    assert chosen["AIRFLOW__CORE__PARALLELISM"] == "16"
+    assert chosen["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "16"  # the worker follows it
+    both = _entrypoint_environment(
+        "0", AIRFLOW__CORE__PARALLELISM="16", AIRFLOW__CELERY__WORKER_CONCURRENCY="3"
+    )
+    assert both["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "3"
+
+
 # --- docker/new_env.py ----------------------------------------------------------------------
 
 

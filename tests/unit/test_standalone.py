@@ -135,7 +135,7 @@ def test_environment_configures_airflow_for_openfn():
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/srv/project/dags"
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
-    assert env["AIRFLOW__CORE__PARALLELISM"] == "8"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == str(2 * len(os.sched_getaffinity(0)))
     assert env["AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG"] == "200"
     assert env["AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG"] == "200"
     assert env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] == "30"
@@ -145,6 +145,14 @@ def test_environment_configures_airflow_for_openfn():
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert env["AIRFLOW__OPENFN__DATABASE_URL"].startswith("postgresql://")
     assert env["PATH"] == "/srv/project/.venv/bin:/usr/bin"
+
+
+def test_task_slots_are_twice_the_cores_the_process_may_use(monkeypatch):
+    from openfn_airflow.standalone.environment import cores, task_slots
+
+    assert [task_slots(n) for n in (1, 2, 8)] == [2, 4, 16]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5})  # a container's cpuset
+    assert cores() == 3
 
 
 def test_port_moves_the_execution_api_with_it():
