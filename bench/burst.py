@@ -217,7 +217,7 @@ def main() -> int:
 
     overrides = {
         "AIRFLOW__CORE__PARALLELISM": str(args.parallelism or task_slots(cores())),
-        # 0: the default, half the slots (the tests' clusters set their own).
+        # 0: the default, twice the slots (the tests' clusters set their own).
         "AIRFLOW__OPENFN__AUTO_THRESHOLD": str(args.auto_threshold or 0),
     }
     cluster = Cluster(env.home, env.sqlalchemy_url, env.dags_folder, **overrides)
@@ -254,7 +254,7 @@ def run(cluster, env, args) -> int:
             f"# bench/burst.py: {args.rate:g} messages/s for {args.seconds:g} s per mode, "
             f"{args.body_bytes} B bodies, {os.cpu_count()} cores, parallelism "
             f"{cluster.env['AIRFLOW__CORE__PARALLELISM']}, auto threshold "
-            f"{args.auto_threshold or 'half the slots'}, load before "
+            f"{args.auto_threshold or 'twice the slots'}, load before "
             f"{os.getloadavg()[0]:.1f}"
         )
         for mode in args.modes.split(","):

@@ -193,7 +193,7 @@ def airflow_env(
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "8",
             # What the tests were written for (one DAG run per message up to 8 waiting); the
-            # default, half the slots, is bench/burst.py's and tests/unit/test_dag_settings.py's.
+            # default, twice the slots, is bench/burst.py's and tests/unit/test_dag_settings.py's.
             "AIRFLOW__OPENFN__AUTO_THRESHOLD": "8",
             "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": "200",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "200",

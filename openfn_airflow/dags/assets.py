@@ -261,10 +261,13 @@ def _queue_when_busy(
     """Deliver to an ``auto`` job: False when each message should have its own DAG run.
 
     Under the job queue's lock (a claim waits for this transaction): while fewer than the
-    threshold of its DAG runs wait to start and nothing waits in its queue, one DAG run per
-    message. Otherwise the messages join the job's queue as pending runs, which the DAG runs
-    waiting to start take (``auto_batch_max`` each) when they do, and events are registered only
-    for the DAG runs still needed: as many as the queue fills, up to the threshold.
+    threshold of its DAG runs wait to start, fewer than the threshold of its runs are running
+    and nothing waits in its queue, one DAG run per message. Otherwise the messages join the
+    job's queue as pending runs, which the DAG runs waiting to start take (``auto_batch_max``
+    each) when they do, and events are registered only for the DAG runs still needed: as many as
+    the queue fills, up to the threshold. The running runs keep a burst batched from one claim
+    to the next: without them, every DAG run that claimed the queue left it empty and the next
+    messages had a DAG run each until the threshold's worth waited again, each a task process.
     """
     from openfn_airflow.dags.factory import dag_id_for
     from openfn_airflow.dags.queue import dag_runs_not_started
@@ -276,9 +279,9 @@ def _queue_when_busy(
     connection.exec_driver_sql(query("lock_job_queue"), names)
     dag_id = dag_id_for(project, job)
     waiting = dag_runs_not_started(session, dag_id)
-    pending = int(connection.exec_driver_sql(query("count_pending_runs"), names).scalar() or 0)
+    pending, running = connection.exec_driver_sql(query("count_runs_under_way"), names).one()
     threshold = auto_threshold()
-    if pending == 0 and waiting + len(message_ids) <= threshold:
+    if pending == 0 and running < threshold and waiting + len(message_ids) <= threshold:
         return False
     connection.exec_driver_sql(query("queue_runs"), {**names, "message_ids": message_ids})
     queued = pending + len(message_ids)

@@ -59,12 +59,13 @@ def auto_batch_max() -> int:
 
 def auto_threshold() -> int:
     """``[openfn] auto_threshold``: DAG runs of an ``auto`` job that may wait to start before
-    its next messages share one DAG run; 0 (the default): half the executor's capacity,
-    Airflow's ``[core] parallelism``, so that runs waiting to start never take every task slot
-    from the batches already running and the jobs chained behind them (bench/RESULTS.md)."""
+    its next messages share one DAG run; 0 (the default): twice the executor's capacity,
+    Airflow's ``[core] parallelism``. A few DAG runs always wait while their tasks start (about
+    2 s each on 2 cores), so at 1 message a second a threshold of the slots alone batched some
+    messages; a burst is caught by the job's running runs as well (``_queue_when_busy``)."""
     from airflow.configuration import conf
 
     value = conf.getint("openfn", "auto_threshold", fallback=0)
     if value > 0:
         return value
-    return max(1, conf.getint("core", "parallelism", fallback=32) // 2)
+    return max(1, 2 * conf.getint("core", "parallelism", fallback=32))

@@ -7,8 +7,8 @@ import pytest
 from openfn_airflow.dags.settings import auto_threshold
 
 
-@pytest.mark.parametrize(("parallelism", "threshold"), [("4", 2), ("8", 4), ("32", 16), ("1", 1)])
-def test_auto_threshold_is_half_the_task_slots_by_default(monkeypatch, parallelism, threshold):
+@pytest.mark.parametrize(("parallelism", "threshold"), [("4", 8), ("8", 16), ("1", 2)])
+def test_auto_threshold_is_twice_the_task_slots_by_default(monkeypatch, parallelism, threshold):
     monkeypatch.delenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", raising=False)
     monkeypatch.setenv("AIRFLOW__CORE__PARALLELISM", parallelism)
     assert auto_threshold() == threshold
@@ -19,4 +19,4 @@ def test_a_threshold_set_wins_over_the_task_slots(monkeypatch):
     monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "7")
     assert auto_threshold() == 7
     monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "0")
-    assert auto_threshold() == 2
+    assert auto_threshold() == 8

@@ -120,6 +120,14 @@ SELECT pg_advisory_xact_lock(hashtextextended('openfn-queue:' || %(project)s || 
 SELECT count(*) AS pending FROM openfn_run
 WHERE project = %(project)s AND job = %(job)s AND status = 'pending';
 
+-- count_runs_under_way --
+-- An auto job's backlog as the dispatcher weighs it: the runs waiting in its queue, and those
+-- running (a batch under way holds many; a job that keeps up, a few).
+SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'running') AS running
+FROM openfn_run
+WHERE project = %(project)s AND job = %(job)s AND status IN ('pending', 'running');
+
 -- claim_pending_runs --
 -- Take the oldest pending runs of a job for this task; another DAG run running at the same time
 -- skips the rows this one holds.

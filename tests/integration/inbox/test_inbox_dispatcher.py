@@ -234,6 +234,41 @@ def test_an_auto_job_gets_a_dag_run_per_message_while_quiet_and_queues_them_when
     assert len(events(autocommit, "patients")) == 3
 
 
+def test_an_auto_job_stays_batched_while_a_batch_of_its_runs_is_under_way(autocommit, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "4")
+    dispatcher = Dispatcher(sync_registry=False)
+    batch = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(4)]
+    # A DAG run of the job claimed these 4 from its queue and runs them: none waits to start
+    # and the queue is empty, but the job is not keeping up.
+    autocommit.execute("UPDATE openfn_dispatch SET dispatched_at = now()")
+    autocommit.execute(
+        "INSERT INTO openfn_run (project, job, trigger, message_id, status, started_at) "
+        "SELECT %s, 'register', 'message', id, 'running', now() FROM unnest(%s::bigint[]) AS id",
+        [PROJECT, batch],
+    )
+    later = post(autocommit, {"form": "patient", "n": 4})["message_id"]
+
+    assert dispatcher.dispatch_pending() == 1
+
+    # It waits in the queue, and one DAG run is asked for to take it.
+    assert [r["message_id"] for r in queued_runs(autocommit, "register")] == [later]
+    [event] = events(autocommit, "patients")
+    assert (event["message_ids"], event["queued"]) == ([later], True)
+
+    # The batch is done and that DAG run ran the queue: one DAG run per message again.
+    autocommit.execute(
+        "UPDATE openfn_run SET status = 'success', finished_at = now() "
+        "WHERE project = %s AND job = 'register'",
+        [PROJECT],
+    )
+    _forget_inbox_events(autocommit)
+    quiet = post(autocommit, {"form": "patient", "n": 5})["message_id"]
+    assert dispatcher.dispatch_pending() == 1
+    assert [(e["message_ids"], e["queued"]) for e in events(autocommit, "patients")] == [
+        ([quiet], False)
+    ]
+
+
 def test_an_auto_job_queue_no_dag_run_will_take_gets_one(autocommit, monkeypatch):
     monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "1")
     monkeypatch.setattr("openfn_airflow.inbox.dispatcher.STALLED_QUEUE_SECONDS", 0.0)
