@@ -14,9 +14,9 @@ PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 
 #: Task processes per core (``[core] parallelism`` = this x the cores). On 2 cores, 50 messages
 #: a second to an auto job with a chained job (bench/burst.py, bench/RESULTS.md): 4 slots kept
-#: the inbox's p99 under 100 ms and every run within 3 s (p95); 8 let the task processes crowd
-#: out the inbox (p99 174 ms, 33 requests late) and the runs (p95 10.5 s); 2 leave a job that
-#: waits on a slow API nothing beside it.
+#: the inbox's p99 under 160 ms and 95% of the runs within 3.8 s; 8 let the task processes crowd
+#: out the runs (p95 7-10 s); 2 did as well on the burst but ran a per-message job at 0.7 DAG
+#: runs a second (4: 1.7, 8: 2.9), and leave a job that waits on a slow API nothing beside it.
 SLOTS_PER_CORE = 2
 
 
