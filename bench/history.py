@@ -899,7 +899,7 @@ def measure_reprocess(
     from airflow.assets.manager import asset_manager
     from airflow.utils.session import create_session
 
-    from openfn_airflow.dags.assets import _asset_model
+    from openfn_airflow.airflow_db.assets import active_asset
 
     batch = dispatcher.batch_size
     per_message = sum(len(ids) for trigger, ids in groups if trigger != "labs")
@@ -911,7 +911,7 @@ def measure_reprocess(
         began = time.perf_counter()
         for start in range(0, len(ids), batch):
             with create_session() as session:
-                asset = _asset_model(session, trigger_asset_uri(PROJECT, trigger))
+                asset = active_asset(session, trigger_asset_uri(PROJECT, trigger))
                 chunk = ids[start : start + batch]
                 if trigger == "labs":  # the batched job: one event per batch
                     asset_manager.register_asset_change(

@@ -5,7 +5,8 @@
 (``POST /openfn/github/webhook``) is the one it checks out, so re-sending an older push event
 redeploys that commit. ``webhooks`` checks GitHub's signature and reads push events,
 ``pushes`` deploys a push to the bundles tracking its branch, ``deployments`` stores the commit
-(an Airflow Variable per bundle), ``refresh`` asks the dag-processor to refresh a bundle now,
+(an Airflow Variable per bundle; ``airflow_db.bundles`` asks the dag-processor to refresh a
+bundle now),
 ``folders`` lists where project specs are (the inbox and the Jobs screen read git bundles' too).
 
 The bundle class is imported lazily: the git provider is only needed where it is configured.

@@ -9,7 +9,6 @@ which would hand the dag-processor a stale commit.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -73,17 +72,13 @@ def _text(value: Any) -> str | None:
 
 def read_deployment(bundle_name: str, session: Any = None) -> Deployment | None:
     """The bundle's recorded deployment, or None (none recorded, or not readable)."""
-    from airflow.models.variable import Variable
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from openfn_airflow.airflow_db.variables import read_variable
 
     key = variable_key(bundle_name)
-    ctx = contextlib.nullcontext(session) if session is not None else create_session()
-    with ctx as active:
-        variable = active.scalar(select(Variable).where(Variable.key == key))
-        if variable is None:
-            return None
-        raw, encrypted = variable.val, variable.is_encrypted
+    stored = read_variable(key, session)
+    if stored is None:
+        return None
+    raw, encrypted = stored
     try:
         deployment = Deployment.from_json(bundle_name, json.loads(raw or ""))
     except ValueError:

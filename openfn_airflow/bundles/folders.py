@@ -104,20 +104,12 @@ def _git_bundles() -> dict[str, tuple[type, dict[str, Any]]]:
 
 def _git_bundle_versions() -> dict[str, str | None]:
     """Each configured git bundle's name and the version its DAGs were last parsed at."""
-    from airflow.models.dagbundle import DagBundleModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from openfn_airflow.airflow_db.bundles import bundle_versions
 
     names = list(_git_bundles())
     if not names:
         return {}
-    with create_session() as session:
-        rows = session.execute(
-            select(DagBundleModel.name, DagBundleModel.version).where(
-                DagBundleModel.name.in_(names)
-            )
-        ).all()
-    stored = {name: version for name, version in rows}
+    stored = bundle_versions(names)
     return {name: stored.get(name) for name in names}
 
 

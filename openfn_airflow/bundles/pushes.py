@@ -152,9 +152,9 @@ def _record_and_refresh(
     from airflow.utils.session import create_session
     from sqlalchemy.exc import OperationalError
 
+    from openfn_airflow.airflow_db.bundles import request_refresh
     from openfn_airflow.bundles.deployments import Deployment, record_deployment
     from openfn_airflow.bundles.git import OpenFnGitDagBundle
-    from openfn_airflow.bundles.refresh import request_refresh
 
     received_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     done: list[dict[str, Any]] = []

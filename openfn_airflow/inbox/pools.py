@@ -8,14 +8,12 @@ still hold its slots): delete it in Admin -> Pools.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from openfn_airflow.airflow_db.pools import apply_pools
 from openfn_airflow.spec import find_projects, load_project_lenient
 from openfn_airflow.spec.models import project_pool
-
-log = logging.getLogger(__name__)
 
 
 def wanted_pools(folders: Sequence[str | Path]) -> dict[str, int]:
@@ -50,27 +48,3 @@ class PoolSync:
         apply_pools(wanted_pools(folders))
         self._seen = seen  # only once applied: a failure is tried again at the next sync
         return True
-
-
-def apply_pools(wanted: dict[str, int]) -> None:
-    """Create the pools in ``wanted`` that are missing and give each its number of slots."""
-    if not wanted:
-        return
-    from airflow.models.pool import Pool
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        for name, slots in sorted(wanted.items()):
-            current = session.scalar(select(Pool).where(Pool.pool == name))
-            if current is not None and current.slots == slots:
-                continue
-            Pool.create_or_update_pool(
-                name=name,
-                slots=slots,
-                description=f"OpenFn project {name.removeprefix('openfn__')}: concurrency {slots}"
-                " (from its project.yaml)",
-                include_deferred=False,
-                session=session,
-            )
-            log.info("Pool %s has %d slot(s), as its project's concurrency says", name, slots)

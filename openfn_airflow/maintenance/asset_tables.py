@@ -1,4 +1,4 @@
-"""Airflow's asset event and partition tables, pruned in batches (see ``store.asset_history``)."""
+"""Airflow's asset event and partition tables, pruned in batches (see ``airflow_db.asset_history``)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,11 @@ import logging
 from collections import Counter
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
-from openfn_airflow.store import asset_history
+from openfn_airflow.airflow_db import asset_history
 from openfn_airflow.store.database import connect
-from openfn_airflow.store.errors import StoreError
 
 #: A table that lost this many rows is vacuumed at once, not when autovacuum gets to it.
 VACUUM_AFTER = 10_000
-TABLES = (
-    "asset_partition_dag_run",
-    "partitioned_asset_key_log",
-    "asset_event",
-    "dagrun_asset_event",
-    "asset_alias_asset_event",
-)
 
 log = logging.getLogger(__name__)
 
@@ -73,27 +62,14 @@ def clean_asset_tables(
                     key = events.next_key
                     if not events.full:
                         break
-    counts = {table: totals[table] for table in TABLES}
+    counts = {table: totals[table] for table in asset_history.TABLES}
     logger.info(
         "Asset tables: consumed partition rows before %s, asset events before %s deleted: %s",
         partitions_before.isoformat(timespec="seconds"),
         events_before.isoformat(timespec="seconds") if events_before else "(kept: off)",
         ", ".join(f"{table} {n:,}" for table, n in counts.items()),
     )
-    vacuum([table for table, n in counts.items() if n >= vacuum_after], url=url, logger=logger)
+    asset_history.vacuum(
+        [table for table, n in counts.items() if n >= vacuum_after], url=url, logger=logger
+    )
     return counts
-
-
-def vacuum(tables: list[str], *, url: str | None = None, logger: Any = None) -> None:
-    """``VACUUM (ANALYZE)`` each table; a failure (not the table's owner, say) is only logged."""
-    logger = logger or log
-    if not tables:
-        return
-    with connect(url) as conn:
-        conn.autocommit = True  # VACUUM cannot run in a transaction
-        for table in tables:
-            try:
-                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
-                logger.info("Vacuumed %s", table)
-            except (psycopg.Error, StoreError) as error:
-                logger.warning("Could not vacuum %s (autovacuum will): %s", table, error)

@@ -61,7 +61,7 @@ class CleanAirflowTablesOperator(_AirflowHistoryOperator):
     """Delete Airflow's history past ``[openfn] airflow_retention_days`` (``airflow db clean``)."""
 
     def execute(self, context: Any) -> dict[str, int]:
-        from openfn_airflow.maintenance.airflow_tables import clean_airflow_tables
+        from openfn_airflow.airflow_db.cleanup import clean_airflow_tables
 
         days = settings.airflow_retention_days(self.longest_retention_days)
         if days is None:

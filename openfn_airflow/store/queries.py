@@ -1,5 +1,9 @@
 """The SQL of the store: named blocks in ``sql/*.sql``, loaded once, run through one error mapping.
 
+The blocks that read or write Airflow's own tables live apart, in ``openfn_airflow/airflow_db/sql``
+(see ``openfn_airflow.airflow_db``); they load into the same namespace, so any block may include
+them and every caller runs them by name the same way.
+
 A block starts with a line ``-- name --`` and runs to the next one; parameters are ``%(name)s``.
 A block may include another with the comment ``/* include other_block */`` (shared filter
 conditions, for instance), replaced by that block's text when the queries are loaded.
@@ -22,6 +26,8 @@ from openfn_airflow.store.errors import DatabaseUnavailable, StatementTimedOut
 _BLOCK_HEADER = re.compile(r"^-- ([a-z][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
 _INCLUDE = re.compile(r"/\*\s*include ([a-z][a-z0-9_]*)\s*\*/")
 _NOT_QUERIES = {"schema.sql"}
+#: Where the named blocks are: the store's, then those over Airflow's tables.
+SQL_PACKAGES = ("openfn_airflow.store", "openfn_airflow.airflow_db")
 
 
 def parse_blocks(text: str, source: str) -> dict[str, str]:
@@ -40,14 +46,17 @@ def parse_blocks(text: str, source: str) -> dict[str, str]:
 @functools.cache
 def _all_queries() -> dict[str, str]:
     queries: dict[str, str] = {}
-    sql_dir = importlib.resources.files("openfn_airflow.store") / "sql"
-    for entry in sorted(sql_dir.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".sql") or entry.name in _NOT_QUERIES:
-            continue
-        for name, sql in parse_blocks(entry.read_text(encoding="utf-8"), entry.name).items():
-            if name in queries:
-                raise ValueError(f"sql/{entry.name}: the query {name} is also defined elsewhere")
-            queries[name] = sql
+    for package in SQL_PACKAGES:
+        sql_dir = importlib.resources.files(package) / "sql"
+        where = package.rpartition(".")[2]
+        for entry in sorted(sql_dir.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".sql") or entry.name in _NOT_QUERIES:
+                continue
+            source = f"{where}/sql/{entry.name}"
+            for name, sql in parse_blocks(entry.read_text(encoding="utf-8"), source).items():
+                if name in queries:
+                    raise ValueError(f"{source}: the query {name} is also defined elsewhere")
+                queries[name] = sql
     return expand_includes(queries)
 
 
@@ -73,7 +82,9 @@ def query(name: str) -> str:
     try:
         return _all_queries()[name]
     except KeyError:
-        raise KeyError(f"no SQL block named {name!r} in openfn_airflow/store/sql") from None
+        raise KeyError(
+            f"no SQL block named {name!r} in openfn_airflow/store/sql or airflow_db/sql"
+        ) from None
 
 
 def execute(conn: psycopg.Connection, name: str, /, **params: Any) -> int:

@@ -68,7 +68,7 @@ def get_usage(name: ProjectName, conn: ConnDep, perms: PermissionsDep) -> Projec
     """Show a project's runs per day by status over the last 12 months, the month's pace, and its queue."""
     from airflow.utils.session import create_session
 
-    from openfn_airflow.dags.queue import dag_runs_in_flight
+    from openfn_airflow.airflow_db.dag_runs import dag_runs_in_flight
 
     perms.project(name)
     _existing_project(conn, name)

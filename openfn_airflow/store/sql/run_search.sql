@@ -68,20 +68,6 @@ COPY (
     ORDER BY r.id DESC
 ) TO STDOUT WITH (FORMAT csv, HEADER);
 
--- already_retried --
--- Whether run w was retried: a later run retries it, or its retry waits in Airflow (a DAG run
--- that dags/retries.py named openfn_retry__<run id>__..., queued or running, whose ledger run
--- does not exist yet).
-(
-    EXISTS (SELECT 1 FROM openfn_run AS later WHERE later.retry_of = w.id)
-    OR EXISTS (
-        SELECT 1 FROM dag_run AS d
-        WHERE d.dag_id = COALESCE(w.dag_id, 'openfn__' || w.project || '__' || w.job)
-          AND d.state IN ('queued', 'running')
-          AND d.run_id LIKE 'openfn\_retry\_\_' || w.id || '\_\_%%'
-    )
-)
-
 -- select_retry_runs --
 -- Finished runs matching the filters that were not retried yet, oldest first, at most cap: a
 -- repeated request retries nothing twice. A run started by the success or failure of another

@@ -84,14 +84,6 @@ SELECT pg_try_advisory_lock(hashtextextended(%(key)s, 0)) AS locked;
 -- wait_task_lock --
 SELECT pg_advisory_lock(hashtextextended(%(key)s, 0));
 
--- previous_try_state --
--- How Airflow recorded an earlier attempt of a task instance (Airflow's own table: the ledger lives
--- in Airflow's database). A try Airflow lost track of is recorded as failed.
-SELECT state
-FROM task_instance_history
-WHERE dag_id = %(dag_id)s AND run_id = %(run_id)s AND task_id = %(task_id)s
-  AND map_index = %(map_index)s AND try_number = %(try_number)s;
-
 -- mark_unfinished_runs --
 -- Runs of a DAG run still 'running' when its job task is over: the task process died mid-run.
 UPDATE openfn_run

@@ -1,6 +1,6 @@
 """Our bulk registration of per-message events writes what Airflow's own would.
 
-``dags/assets.py`` writes Airflow's asset tables directly (Airflow's ``register_asset_change``
+``airflow_db/assets.py`` writes Airflow's asset tables directly (Airflow's ``register_asset_change``
 costs about 10 ms an event). This registers one event through Airflow's asset manager and one
 through ours, for the same asset and its partition-aware DAG, and compares the rows each left in
 Airflow's tables: an Airflow upgrade that changes them fails here instead of losing messages.
@@ -96,13 +96,13 @@ def test_our_per_message_event_leaves_the_rows_airflows_register_asset_change_le
     from airflow.assets.manager import asset_manager
     from airflow.utils.session import create_session
 
-    from openfn_airflow.dags.assets import _asset_model, _register_partitioned
+    from openfn_airflow.airflow_db.assets import active_asset, register_partitioned
 
     uri = trigger_asset_uri(PROJECT, "visits")
     dag_id = dag_id_for(PROJECT, "visit")
     with create_session() as session:
         try:
-            asset = _asset_model(session, uri)
+            asset = active_asset(session, uri)
 
             before = _marks(session)
             asset_manager.register_asset_change(
@@ -112,7 +112,7 @@ def test_our_per_message_event_leaves_the_rows_airflows_register_asset_change_le
             airflows = _rows_since(session, before)
 
             before = _marks(session)
-            _register_partitioned(session, asset, [dag_id], [{"message_ids": [2]}])
+            register_partitioned(session, asset, [dag_id], [{"message_ids": [2]}])
             session.flush()
             ours = _rows_since(session, before)
             [our_event] = ours["asset_event"]

@@ -204,7 +204,7 @@ def _stack_of(thread: threading.Thread) -> str:
 def _not_started(dag_id: str) -> int:
     from airflow.utils.session import create_session
 
-    from openfn_airflow.dags.queue import dag_runs_not_started
+    from openfn_airflow.airflow_db.dag_runs import dag_runs_not_started
 
     with create_session() as session:
         return dag_runs_not_started(session, dag_id)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from airflow_rows import AirflowRows
 
+from openfn_airflow.airflow_db.cleanup import clean_airflow_tables
 from openfn_airflow.maintenance import settings
-from openfn_airflow.maintenance.airflow_tables import clean_airflow_tables
 from openfn_airflow.maintenance.operators import cutoff_days_ago
 
 pytestmark = pytest.mark.integration

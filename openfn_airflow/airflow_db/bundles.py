@@ -8,6 +8,8 @@ version and the DAGs' ``bundle_version`` moves with it. That is what Airflow's o
 file" button writes. One row per DAG file the bundle is known to hold (its DAGs and its import
 errors); a bundle with no known file yet gets its ``last_refreshed`` cleared instead, which makes
 the next bundle check (``[dag_processor] bundle_refresh_check_interval``, 5 s) refresh it.
+
+``bundle_versions``: the commit each bundle was last parsed at (``dag_bundle``).
 """
 
 from __future__ import annotations
@@ -65,3 +67,18 @@ def request_refresh(session: Any, bundle_name: str) -> list[str]:
             .values(last_refreshed=None)
         )
     return files
+
+
+def bundle_versions(names: list[str]) -> dict[str, str | None]:
+    """The version each of these bundles' DAGs were last parsed at (bundles Airflow has)."""
+    from airflow.models.dagbundle import DagBundleModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(DagBundleModel.name, DagBundleModel.version).where(
+                DagBundleModel.name.in_(names)
+            )
+        ).all()
+    return {name: version for name, version in rows}

@@ -16,19 +16,33 @@ pending ones), so each of those reads the whole table: with a million rows an ev
   that is queued or running.
 
 Each ``delete_*_batch`` deletes at most ``limit`` rows; the caller owns the transaction and
-commits each batch.
+commits each batch. ``vacuum`` vacuums the tables that lost many rows (``maintenance.asset_tables``
+says when).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from openfn_airflow.store.database import connect
+from openfn_airflow.store.errors import StoreError
 from openfn_airflow.store.queries import execute, fetch_all
 
+#: The tables pruned here, as ``clean_asset_tables`` reports them.
+TABLES = (
+    "asset_partition_dag_run",
+    "partitioned_asset_key_log",
+    "asset_event",
+    "dagrun_asset_event",
+    "asset_alias_asset_event",
+)
+log = logging.getLogger(__name__)
 EVENT_START = (dt.datetime.min.replace(tzinfo=dt.UTC), 0)
 
 
@@ -132,3 +146,18 @@ def delete_asset_events_batch(
     }
     last = rows[-1]
     return EventBatch(deleted, (last["timestamp"], last["id"]), full=len(rows) == limit)
+
+
+def vacuum(tables: list[str], *, url: str | None = None, logger: Any = None) -> None:
+    """``VACUUM (ANALYZE)`` each table; a failure (not the table's owner, say) is only logged."""
+    logger = logger or log
+    if not tables:
+        return
+    with connect(url) as conn:
+        conn.autocommit = True  # VACUUM cannot run in a transaction
+        for table in tables:
+            try:
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+                logger.info("Vacuumed %s", table)
+            except (psycopg.Error, StoreError) as error:
+                logger.warning("Could not vacuum %s (autovacuum will): %s", table, error)

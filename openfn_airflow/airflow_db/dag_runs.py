@@ -1,4 +1,4 @@
-"""The DAG runs of a project's jobs that wait to start or are running, from Airflow's tables."""
+"""Airflow's dag_run, task_instance and asset_partition_dag_run: the DAG runs of jobs under way."""
 
 from __future__ import annotations
 
