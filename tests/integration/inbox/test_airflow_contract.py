@@ -70,9 +70,9 @@ def _marks(session: Any) -> dict[str, Any]:
     return marks
 
 
-def _shape(rows: dict[str, list[dict[str, Any]]], key: str) -> dict[str, list[dict[str, Any]]]:
-    """The rows with what names this one event (its ids, its partition key) made symbolic."""
-    names: dict[Any, str] = {key: "<key>"}
+def _shape(rows: dict[str, list[dict[str, Any]]], *keys: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows with what names these events (their ids, their partition keys) made symbolic."""
+    names: dict[Any, str] = {key: f"<key:{n}>" for n, key in enumerate(keys)}
     for table in ("asset_event", "asset_partition_dag_run"):
         for n, row in enumerate(rows[table]):
             names[row["id"]] = f"<{table}:{n}>"
@@ -123,3 +123,40 @@ def test_our_per_message_event_leaves_the_rows_airflows_register_asset_change_le
             assert our_event["extra"] == {"message_ids": [2]}
         finally:
             session.rollback()  # neither event stays for a scheduler to act on
+
+
+def test_our_bulk_of_events_leaves_the_rows_of_as_many_register_asset_change_calls():
+    """Several events in one call (a burst, a bulk reprocess): each event's rows as Airflow's."""
+    from airflow.assets.manager import asset_manager
+    from airflow.utils.session import create_session
+
+    from openfn_airflow.airflow_db.assets import active_asset, register_partitioned
+
+    uri = trigger_asset_uri(PROJECT, "visits")
+    dag_id = dag_id_for(PROJECT, "visit")
+    keys = ["k-airflow-1", "k-airflow-2", "k-airflow-3"]
+    with create_session() as session:
+        try:
+            asset = active_asset(session, uri)
+
+            before = _marks(session)
+            for n, key in enumerate(keys):
+                asset_manager.register_asset_change(
+                    asset=asset, extra={"message_ids": [n]}, partition_key=key, session=session
+                )
+                session.flush()
+            airflows = _rows_since(session, before)
+
+            before = _marks(session)
+            extras = [{"message_ids": [10 + n]} for n in range(len(keys))]
+            register_partitioned(session, asset, [dag_id], extras)
+            session.flush()
+            ours = _rows_since(session, before)
+            our_keys = [event["partition_key"] for event in ours["asset_event"]]
+
+            assert len(airflows["asset_partition_dag_run"]) == len(keys)
+            assert len(set(our_keys)) == len(keys)
+            assert _shape(ours, *our_keys) == _shape(airflows, *keys)
+            assert [e["extra"] for e in ours["asset_event"]] == extras
+        finally:
+            session.rollback()
