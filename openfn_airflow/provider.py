@@ -90,6 +90,14 @@ def get_provider_info() -> dict[str, Any]:
                         "0",
                         "4",
                     ),
+                    "preload_task_modules": _option(
+                        "Import a job task's modules (psycopg, the DAG modules, the SQL) once\n"
+                        "when the scheduler, the dag-processor or the triggerer starts, so each\n"
+                        "task process forked from it (LocalExecutor) starts with them.\n",
+                        "boolean",
+                        "True",
+                        "False",
+                    ),
                     "auto_batch_max": _option(
                         "Messages one DAG run of a `runs: auto` job takes from its queue at most\n"
                         "(each its own OpenFn run, with its own log and exit code).\n",

@@ -13,6 +13,8 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from openfn_airflow.dags.preload import TaskModulesPreload
+
 URL_PREFIX = "/openfn"
 UI = f"{URL_PREFIX}/ui"
 
@@ -57,3 +59,5 @@ class OpenFnPlugin(AirflowPlugin):
     name = "openfn"
     fastapi_apps = _LazyFastAPIApps()  # type: ignore[assignment]
     external_views = EXTERNAL_VIEWS
+    # Imports a job task's modules where task processes are forked from (dags/preload.py).
+    listeners = [TaskModulesPreload()]

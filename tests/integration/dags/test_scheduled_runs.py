@@ -206,3 +206,39 @@ def test_cron_runs_carry_the_cursor(cluster, conn):
     first, second = cron_run_then_next(cluster, conn, "core", "counter")
     assert second["initial_state"]["count"] == first["final_state"]["count"]
     assert second["final_state"]["count"] == first["final_state"]["count"] + 1
+
+
+def test_task_processes_are_forked_with_the_job_tasks_modules_loaded(cluster, conn):
+    """The LocalExecutor's workers, forked from the scheduler, hold psycopg and our DAG modules
+    before any task, so each task process forked from them starts with them
+    (``[openfn] preload_task_modules``, on by default)."""
+    import psutil
+
+    scheduler = psutil.Process(cluster.processes["scheduler"].pid)
+    message_id = make_message(conn, project="core", body={"form": "intake", "name": "preload"})[
+        "id"
+    ]
+    conn.commit()
+    schedule("forms", [message_id])  # the workers are forked when a task is first queued
+
+    def workers() -> list[psutil.Process] | None:
+        found = [
+            child
+            for child in scheduler.children()
+            if "LocalExecutor" in " ".join(child.cmdline())
+            and "<idle>" in " ".join(child.cmdline())
+        ]
+        return found or None
+
+    idle = wait_for(workers, 120, "the LocalExecutor's idle workers", cluster)
+    for worker in idle:
+        mapped = Path(f"/proc/{worker.pid}/maps").read_text()
+        assert "psycopg_binary/_psycopg" in mapped, worker.cmdline()
+    log = (cluster.home / "logs" / "scheduler.out").read_text(errors="replace")
+    assert "Preloaded the job task's modules" in log
+    wait_for(
+        lambda: any(r["message_id"] == message_id for r in finished_runs(conn, "intake")),
+        180,
+        "the message's intake run",
+        cluster,
+    )
