@@ -4,7 +4,8 @@
   fresh interpreters that first import what the LocalExecutor's forked worker already holds
   (Airflow's task runner and ``airflow.sdk``): importing psycopg, importing our DAG modules,
   building the task's DAG (``load_dags`` under the task's parsing context), connecting to the
-  ledger. The plain DAG file's own parse is the baseline.
+  ledger; then the same after ``dags/preload.py``'s preload (what the scheduler imports before
+  it forks its workers, on by default). The plain DAG file's own parse is the baseline.
 - Batched ledger work: the statements ``OpenFnJobOperator._perform`` issues per claimed run
   (``set_initial_state``, ``run_job``, ``finish_run``, commit), medians over many runs, and the
   commit again with ``synchronous_commit = off`` (no wait for the WAL flush).
@@ -37,6 +38,9 @@ import json, runpy, sys, time
 import airflow.sdk, airflow.sdk.execution_time.task_runner
 folder, which = sys.argv[1], sys.argv[2]
 times = {}
+if which == "preloaded":  # what the scheduler imported before forking (dags/preload.py): not timed
+    from openfn_airflow.dags.preload import preload_task_modules
+    preload_task_modules()
 def lap(name, func):
     started = time.perf_counter(); func(); times[name] = (time.perf_counter() - started) * 1000
 # The first Asset() loads every provider's asset URI handlers: both DAG files pay it.
@@ -44,12 +48,13 @@ lap(which + ": asset URI handlers (first Asset())", lambda: airflow.sdk.Asset("b
 if which == "plain":
     lap("plain DAG file parse (baseline)", lambda: runpy.run_path(folder + "/plain_partitioned.py"))
 else:
-    lap("import psycopg", lambda: __import__("psycopg"))
-    lap("import openfn_airflow DAG modules", lambda: __import__("openfn_airflow.dags.factory"))
+    prefix = which + ": "
+    lap(prefix + "import psycopg", lambda: __import__("psycopg"))
+    lap(prefix + "import openfn_airflow DAG modules", lambda: __import__("openfn_airflow.dags.factory"))
     from openfn_airflow.dags.loader import load_dags
-    lap("load_dags (builds the task's own DAG)", lambda: load_dags(folder))
+    lap(prefix + "load_dags (builds the task's own DAG)", lambda: load_dags(folder))
     from openfn_airflow.store.database import connect
-    lap("connect to the ledger + SELECT 1", lambda: connect().execute("SELECT 1").fetchone())
+    lap(prefix + "connect to the ledger + SELECT 1", lambda: connect().execute("SELECT 1").fetchone())
 print(json.dumps(times))
 """
 
@@ -75,7 +80,7 @@ def task_startup_ms(env: Environment) -> dict[str, float]:
     """Median milliseconds of each start-up step, each side in its own fresh interpreters."""
     samples: dict[str, list[float]] = {}
     for _ in range(STARTUP_SAMPLES):
-        for which in ("plain", "ours"):
+        for which in ("plain", "ours", "preloaded"):
             for name, ms in _startup_sample(env, which).items():
                 samples.setdefault(name, []).append(ms)
     return {name: statistics.median(values) for name, values in samples.items()}
@@ -137,9 +142,14 @@ def report(env: Environment) -> None:
     startup = task_startup_ms(env)
     for name, ms in startup.items():
         print(f"    {name:42} {ms:7.1f} ms")
-    ours = sum(ms for name, ms in startup.items() if not name.startswith("plain"))
-    plain = sum(ms for name, ms in startup.items() if name.startswith("plain"))
-    print(f"    {'in all: ours / plain DAG':42} {ours:7.1f} ms / {plain:.1f} ms")
+    ours, preloaded, plain = (
+        sum(ms for name, ms in startup.items() if name.startswith(which + ":"))
+        for which in ("ours", "preloaded", "plain")
+    )
+    print(
+        f"    {'in all: ours / preloaded / plain DAG':42} {ours:7.1f} ms / {preloaded:.1f} ms"
+        f" / {plain:.1f} ms"
+    )
     print(f"  batched ledger work per claimed run, median of {LEDGER_RUNS} runs:")
     durable = ledger_statement_ms(env.db_url, synchronous_commit=True)
     relaxed = ledger_statement_ms(env.db_url, synchronous_commit=False)

@@ -7,7 +7,9 @@ import statistics
 from overhead import TARGET_OVERHEAD_US, Timing
 from scheduler_runs import Phase
 
-PER_MESSAGE_TARGET = 0.90  # per-message at least 90% of the plain DAG's rate
+PER_MESSAGE_TARGET = (
+    1.0  # per-message at least the plain DAG's rate (issue 12; issue 2 asked for 90%)
+)
 BATCHED_TARGET = 100.0  # batched at least 100x the per-message rate
 
 
