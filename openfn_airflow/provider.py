@@ -83,8 +83,9 @@ def get_provider_info() -> dict[str, Any]:
                     ),
                     "auto_threshold": _option(
                         "DAG runs of a `runs: auto` job that may wait to start (queued in\n"
-                        "Airflow, or their task not started), and its runs that may be running,\n"
-                        "before the job's next messages wait in its queue and share one DAG run.\n"
+                        "Airflow, or their task not started), and its runs that may be running\n"
+                        "or made in the last 2 seconds, before the job's next messages wait in\n"
+                        "its queue and share one DAG run.\n"
                         "0: twice [core] parallelism.\n",
                         "integer",
                         "0",

@@ -37,6 +37,9 @@ from openfn_airflow.airflow_db.assets import (
     register_partitioned,
 )
 
+#: The window of an auto job's recent runs (``_queue_when_busy``).
+RECENT_SECONDS = 2.0
+
 __all__ = [
     "Scheduled",
     "UnknownAsset",
@@ -130,6 +133,9 @@ def _queue_when_busy(
     the queue fills, up to the threshold. The running runs keep a burst batched from one claim
     to the next: without them, every DAG run that claimed the queue left it empty and the next
     messages had a DAG run each until the threshold's worth waited again, each a task process.
+    So do the job's runs of the last ``RECENT_SECONDS``: a job that gets more than the
+    threshold's worth of messages in that time stays batched even while its cheap batches leave
+    nothing running or waiting between one claim and the next (at 1 message a second it gets 2).
     """
     from openfn_airflow.airflow_db.dag_runs import dag_runs_not_started
     from openfn_airflow.dags.factory import dag_id_for
@@ -143,7 +149,15 @@ def _queue_when_busy(
     waiting = dag_runs_not_started(session, dag_id)
     pending, running = connection.exec_driver_sql(query("count_runs_under_way"), names).one()
     threshold = auto_threshold()
-    if pending == 0 and running < threshold and waiting + len(message_ids) <= threshold:
+    recent = connection.exec_driver_sql(
+        query("count_recent_runs"), {**names, "seconds": RECENT_SECONDS}
+    ).scalar()
+    if (
+        pending == 0
+        and running < threshold
+        and waiting + len(message_ids) <= threshold
+        and recent + len(message_ids) <= threshold
+    ):
         return False
     connection.exec_driver_sql(query("queue_runs"), {**names, "message_ids": message_ids})
     queued = pending + len(message_ids)

@@ -120,6 +120,13 @@ SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
 FROM openfn_run
 WHERE project = %(project)s AND job = %(job)s AND status IN ('pending', 'running');
 
+-- count_recent_runs --
+-- How many runs an auto job got in the last seconds (queued or started): its messages' pace.
+-- Through openfn_run_project_created_at_idx: the project's newest rows only.
+SELECT count(*) AS recent FROM openfn_run
+WHERE project = %(project)s AND created_at > now() - make_interval(secs => %(seconds)s)
+  AND job = %(job)s;
+
 -- claim_pending_runs --
 -- Take the oldest pending runs of a job for this task; another DAG run running at the same time
 -- skips the rows this one holds.

@@ -255,10 +255,44 @@ def test_an_auto_job_stays_batched_while_a_batch_of_its_runs_is_under_way(autoco
     [event] = events(autocommit, "patients")
     assert (event["message_ids"], event["queued"]) == ([later], True)
 
-    # The batch is done and that DAG run ran the queue: one DAG run per message again.
+    # The batch is done and that DAG run ran the queue, a while ago: one DAG run per message.
     autocommit.execute(
-        "UPDATE openfn_run SET status = 'success', finished_at = now() "
-        "WHERE project = %s AND job = 'register'",
+        "UPDATE openfn_run SET status = 'success', finished_at = now(), "
+        "created_at = now() - interval '1 minute' WHERE project = %s AND job = 'register'",
+        [PROJECT],
+    )
+    _forget_inbox_events(autocommit)
+    quiet = post(autocommit, {"form": "patient", "n": 5})["message_id"]
+    assert dispatcher.dispatch_pending() == 1
+    assert [(e["message_ids"], e["queued"]) for e in events(autocommit, "patients")] == [
+        ([quiet], False)
+    ]
+
+
+def test_an_auto_job_stays_batched_while_its_messages_come_fast(autocommit, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "4")
+    dispatcher = Dispatcher(sync_registry=False)
+    burst = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(4)]
+    # A burst's cheap batches: these 4 came in the last second and have already run. Nothing
+    # waits, nothing runs, the queue is empty; but messages come faster than the threshold.
+    autocommit.execute("UPDATE openfn_dispatch SET dispatched_at = now()")
+    autocommit.execute(
+        "INSERT INTO openfn_run (project, job, trigger, message_id, status, finished_at) "
+        "SELECT %s, 'register', 'message', id, 'success', now() FROM unnest(%s::bigint[]) AS id",
+        [PROJECT, burst],
+    )
+    later = post(autocommit, {"form": "patient", "n": 4})["message_id"]
+
+    assert dispatcher.dispatch_pending() == 1
+
+    assert [r["message_id"] for r in queued_runs(autocommit, "register")] == [later]
+    [event] = events(autocommit, "patients")
+    assert (event["message_ids"], event["queued"]) == ([later], True)
+
+    # The same runs two seconds and more ago: the job keeps up, one DAG run per message.
+    autocommit.execute(
+        "UPDATE openfn_run SET status = 'success', finished_at = now(), "
+        "created_at = now() - interval '3 seconds' WHERE project = %s AND job = 'register'",
         [PROJECT],
     )
     _forget_inbox_events(autocommit)
