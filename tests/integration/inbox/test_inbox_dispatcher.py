@@ -234,17 +234,27 @@ def test_an_auto_job_gets_a_dag_run_per_message_while_quiet_and_queues_them_when
     assert len(events(autocommit, "patients")) == 3
 
 
-def test_an_auto_job_stays_batched_while_a_batch_of_its_runs_is_under_way(autocommit, monkeypatch):
+@pytest.mark.parametrize(
+    ("status", "made"),
+    [
+        # A DAG run of the job claimed these from its queue a minute ago and runs them: none
+        # waits to start and the queue is empty, but the job is not keeping up.
+        pytest.param("running", "1 minute", id="a-batch-of-its-runs-is-under-way"),
+        # A burst's cheap batches: these came in the last second and have already run. Nothing
+        # waits or runs, the queue is empty; but messages come faster than the threshold.
+        pytest.param("success", "0 seconds", id="its-messages-come-fast"),
+    ],
+)
+def test_an_auto_job_stays_batched_while_busy(autocommit, monkeypatch, status, made):
     monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "4")
     dispatcher = Dispatcher(sync_registry=False)
     batch = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(4)]
-    # A DAG run of the job claimed these 4 from its queue and runs them: none waits to start
-    # and the queue is empty, but the job is not keeping up.
     autocommit.execute("UPDATE openfn_dispatch SET dispatched_at = now()")
     autocommit.execute(
-        "INSERT INTO openfn_run (project, job, trigger, message_id, status, started_at) "
-        "SELECT %s, 'register', 'message', id, 'running', now() FROM unnest(%s::bigint[]) AS id",
-        [PROJECT, batch],
+        "INSERT INTO openfn_run (project, job, trigger, message_id, status, created_at) "
+        "SELECT %s, 'register', 'message', id, %s, now() - %s::interval "
+        "FROM unnest(%s::bigint[]) AS id",
+        [PROJECT, status, made, batch],
     )
     later = post(autocommit, {"form": "patient", "n": 4})["message_id"]
 
@@ -259,40 +269,6 @@ def test_an_auto_job_stays_batched_while_a_batch_of_its_runs_is_under_way(autoco
     autocommit.execute(
         "UPDATE openfn_run SET status = 'success', finished_at = now(), "
         "created_at = now() - interval '1 minute' WHERE project = %s AND job = 'register'",
-        [PROJECT],
-    )
-    _forget_inbox_events(autocommit)
-    quiet = post(autocommit, {"form": "patient", "n": 5})["message_id"]
-    assert dispatcher.dispatch_pending() == 1
-    assert [(e["message_ids"], e["queued"]) for e in events(autocommit, "patients")] == [
-        ([quiet], False)
-    ]
-
-
-def test_an_auto_job_stays_batched_while_its_messages_come_fast(autocommit, monkeypatch):
-    monkeypatch.setenv("AIRFLOW__OPENFN__AUTO_THRESHOLD", "4")
-    dispatcher = Dispatcher(sync_registry=False)
-    burst = [post(autocommit, {"form": "patient", "n": i})["message_id"] for i in range(4)]
-    # A burst's cheap batches: these 4 came in the last second and have already run. Nothing
-    # waits, nothing runs, the queue is empty; but messages come faster than the threshold.
-    autocommit.execute("UPDATE openfn_dispatch SET dispatched_at = now()")
-    autocommit.execute(
-        "INSERT INTO openfn_run (project, job, trigger, message_id, status, finished_at) "
-        "SELECT %s, 'register', 'message', id, 'success', now() FROM unnest(%s::bigint[]) AS id",
-        [PROJECT, burst],
-    )
-    later = post(autocommit, {"form": "patient", "n": 4})["message_id"]
-
-    assert dispatcher.dispatch_pending() == 1
-
-    assert [r["message_id"] for r in queued_runs(autocommit, "register")] == [later]
-    [event] = events(autocommit, "patients")
-    assert (event["message_ids"], event["queued"]) == ([later], True)
-
-    # The same runs two seconds and more ago: the job keeps up, one DAG run per message.
-    autocommit.execute(
-        "UPDATE openfn_run SET status = 'success', finished_at = now(), "
-        "created_at = now() - interval '3 seconds' WHERE project = %s AND job = 'register'",
         [PROJECT],
     )
     _forget_inbox_events(autocommit)
