@@ -147,11 +147,10 @@ def _queue_when_busy(
     connection.exec_driver_sql(query("lock_job_queue"), names)
     dag_id = dag_id_for(project, job)
     waiting = dag_runs_not_started(session, dag_id)
-    pending, running = connection.exec_driver_sql(query("count_runs_under_way"), names).one()
+    pending, running, recent = connection.exec_driver_sql(
+        query("count_runs_under_way"), {**names, "seconds": RECENT_SECONDS}
+    ).one()
     threshold = auto_threshold()
-    recent = connection.exec_driver_sql(
-        query("count_recent_runs"), {**names, "seconds": RECENT_SECONDS}
-    ).scalar()
     if (
         pending == 0
         and running < threshold

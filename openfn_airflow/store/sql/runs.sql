@@ -113,19 +113,23 @@ SELECT count(*) AS pending FROM openfn_run
 WHERE project = %(project)s AND job = %(job)s AND status = 'pending';
 
 -- count_runs_under_way --
--- An auto job's backlog as the dispatcher weighs it: the runs waiting in its queue, and those
--- running (a batch under way holds many; a job that keeps up, a few).
-SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
-       count(*) FILTER (WHERE status = 'running') AS running
-FROM openfn_run
-WHERE project = %(project)s AND job = %(job)s AND status IN ('pending', 'running');
-
--- count_recent_runs --
--- How many runs an auto job got in the last seconds (queued or started): its messages' pace.
--- Through openfn_run_project_created_at_idx: the project's newest rows only.
-SELECT count(*) AS recent FROM openfn_run
-WHERE project = %(project)s AND created_at > now() - make_interval(secs => %(seconds)s)
-  AND job = %(job)s;
+-- An auto job's backlog as the dispatcher weighs it: the runs waiting in its queue, those
+-- running (a batch under way holds many; a job that keeps up, a few), and those made in the
+-- last `seconds` (queued or started: its messages' pace), the last through
+-- openfn_run_project_created_at_idx (the project's newest rows only). One round trip.
+SELECT u.pending, u.running, r.recent
+FROM (
+    SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'running') AS running
+    FROM openfn_run
+    WHERE project = %(project)s AND job = %(job)s AND status IN ('pending', 'running')
+) AS u,
+(
+    SELECT count(*) AS recent
+    FROM openfn_run
+    WHERE project = %(project)s AND created_at > now() - make_interval(secs => %(seconds)s)
+      AND job = %(job)s
+) AS r;
 
 -- claim_pending_runs --
 -- Take the oldest pending runs of a job for this task; another DAG run running at the same time
